@@ -1,0 +1,44 @@
+# The two commands of the README: `make demo` and `make test`.
+# Each creates .venv when missing; a second run reinstalls nothing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint unit install tools clean
+
+demo: $(STAMP)
+	$(BIN)/n2n demo
+
+test: lint unit
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "n2n-kit needs Python 3.11 or newer: set PYTHON=python3.11 (or newer).")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[notebook,dev]'
+	touch $(STAMP)
+
+# Tools whose pins clash with ours (checkov pins its own boto3) live in their own venv.
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP): Makefile
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet 'checkov>=3.2'
+	touch $(TOOLS_STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: $(STAMP) $(TOOLS_STAMP)
+	N2N_TOOLS=$(abspath $(TOOLS)) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

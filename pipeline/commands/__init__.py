@@ -1,0 +1,1 @@
+"""The ``n2n`` subcommands, one module each; every module registers itself."""

@@ -1,0 +1,66 @@
+"""The prepare Lambda: validate the run input and lay out every array node's ids on EFS.
+
+Event: ``{"execution_name": str (optional), "input": {execution input}}``; an event
+without ``input`` is itself the execution input. Returns a small dict (never the ids:
+Step Functions payloads are capped at 256 KiB).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from pipeline.layout import RunLayout, atomic_write_json
+from pipeline.spec import RunSpec, parse_run_input
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
+WRITE_THREADS = 32
+
+
+def workflow_id_for(execution_name: str | None) -> str:
+    """The workflow id: the execution name when usable, so a retried invocation rebuilds
+    the same tree; otherwise a new UUID."""
+    if not execution_name:
+        return str(uuid.uuid4())
+    if SAFE_NAME.match(execution_name):
+        return execution_name
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, execution_name))
+
+
+def _defaults(environ: Mapping[str, str]) -> dict[str, int]:
+    names = {"id_count": "DEFAULT_ID_COUNT", "ids_per_node": "DEFAULT_IDS_PER_NODE"}
+    return {key: int(environ[var]) for key, var in names.items() if environ.get(var)}
+
+
+def write_node_ids(layout: RunLayout, spec: RunSpec) -> None:
+    """Write every node's ``prep/ids.json`` (threaded: EFS is latency bound)."""
+
+    def write(index: int) -> None:
+        atomic_write_json(layout.ids_path(index), list(spec.node_ids(index)))
+
+    with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, spec.array_size)) as pool:
+        list(pool.map(write, range(spec.array_size)))
+
+
+def prepare(event: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Validate the input, write the node tree and describe the run for the state machine."""
+    raw = event["input"] if "input" in event else dict(event)
+    spec = parse_run_input(raw, _defaults(environ))
+    workflow_id = workflow_id_for(event.get("execution_name"))
+    write_node_ids(RunLayout(Path(environ["EFS_MOUNT"]), workflow_id), spec)
+    return {
+        "workflow_id": workflow_id,
+        "array_size": spec.array_size,
+        "is_array": spec.array_size >= 2,
+        **spec.to_input(),
+    }
+
+
+def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point."""
+    return prepare(event, os.environ)

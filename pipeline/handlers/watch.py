@@ -1,0 +1,93 @@
+"""The watch Lambda: one ``describe_jobs`` call for the three parent jobs of a run.
+
+Event: ``{"workflow_id": str, "jobs": {"procure": id, "process": id, "egress": id}}``.
+Returns ``{"done", "succeeded", "steps": {step: {"status", "summary"}}}`` (plus
+``workflow_id`` and, once the run failed, a one-line ``cause``). When the run is done it
+writes ``{workflow_id}/_SUMMARY.json`` under ``EGRESS_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline.clients import client
+from pipeline.layout import dump_json
+from pipeline.storage import open_store
+
+STEP_ORDER = ("procure", "process", "egress")
+TERMINAL = frozenset({"SUCCEEDED", "FAILED"})
+MAX_FAILED_LISTED = 100
+
+
+def _summary(job: Mapping[str, Any]) -> dict[str, int]:
+    summary = job.get("arrayProperties", {}).get("statusSummary")
+    return dict(summary) if summary is not None else {job["status"]: 1}
+
+
+def _failed_children(batch: Any, job: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if job["status"] != "FAILED":
+        return []
+    if "statusSummary" not in job.get("arrayProperties", {}):
+        return [{"index": 0, "reason": job.get("statusReason", "")}]
+    failed: list[dict[str, Any]] = []
+    pages = batch.get_paginator("list_jobs").paginate(
+        arrayJobId=job["jobId"], jobStatus="FAILED", PaginationConfig={"PageSize": 100}
+    )
+    for page in pages:
+        for child in page["jobSummaryList"]:
+            failed.append(
+                {
+                    "index": child["arrayProperties"]["index"],
+                    "reason": child.get("statusReason", ""),
+                }
+            )
+            if len(failed) == MAX_FAILED_LISTED:
+                return failed
+    return failed
+
+
+def run_cause(steps: Mapping[str, Mapping[str, Any]]) -> str:
+    """One sentence naming the steps that failed and how many children each lost."""
+    parts = []
+    for step, state in steps.items():
+        failed = state["summary"].get("FAILED", 0)
+        if failed:
+            total = sum(state["summary"].values())
+            parts.append(f"{step} failed {failed} of {total} children")
+    return "; ".join(parts) + "." if parts else "A job of the run failed."
+
+
+def watch(event: Mapping[str, Any], batch: Any, egress_url: str) -> dict[str, Any]:
+    """Describe the run's three parent jobs; write the run summary once nothing can change."""
+    ids = {step: event["jobs"][step] for step in STEP_ORDER}
+    described = {job["jobId"]: job for job in batch.describe_jobs(jobs=list(ids.values()))["jobs"]}
+    jobs = {step: described[job_id] for step, job_id in ids.items()}
+    steps = {
+        step: {"status": job["status"], "summary": _summary(job)} for step, job in jobs.items()
+    }
+    done = all(job["status"] in TERMINAL for job in jobs.values())
+    succeeded = done and all(job["status"] == "SUCCEEDED" for job in jobs.values())
+    result: dict[str, Any] = {
+        "workflow_id": event["workflow_id"],
+        "done": done,
+        "succeeded": succeeded,
+        "steps": steps,
+    }
+    if done and not succeeded:
+        result["cause"] = run_cause(steps)
+    if done:
+        summary = {
+            **result,
+            "finished_at": datetime.now(UTC).isoformat(),
+            "failed_children": {step: _failed_children(batch, job) for step, job in jobs.items()},
+        }
+        open_store(egress_url).put(f"{event['workflow_id']}/_SUMMARY.json", dump_json(summary))
+    return result
+
+
+def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point."""
+    return watch(event, client("batch"), os.environ["EGRESS_URL"])

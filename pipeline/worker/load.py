@@ -1,0 +1,36 @@
+"""Synthetic load: seeded randomness, skew, CPU burn and injected failures.
+
+Every draw is seeded from the workflow id and the child's coordinates, so a retry of
+the same child sees the same data and the same skew.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+
+def seeded(*parts: object) -> random.Random:
+    """A random generator seeded deterministically from ``parts``."""
+    return random.Random(":".join(str(part) for part in parts))
+
+
+def skew_factor(workflow_id: str, index: int, sigma: float) -> float:
+    """The lognormal multiplier of one index's work (1.0 without skew)."""
+    return seeded(workflow_id, index, "skew").lognormvariate(0.0, sigma) if sigma else 1.0
+
+
+def injected_failure(
+    workflow_id: str, step: str, index: int, attempt: int, probability: float
+) -> bool:
+    """Whether this attempt of this child fails on purpose."""
+    if probability <= 0:
+        return False
+    return seeded(workflow_id, step, index, attempt, "fail").random() < probability
+
+
+def burn_cpu(milliseconds: float) -> None:
+    """Keep one core busy for ``milliseconds`` of wall time."""
+    deadline = time.perf_counter() + milliseconds / 1000.0
+    while time.perf_counter() < deadline:
+        pass

@@ -1,0 +1,55 @@
+"""The worker's entry: run one step for one child and report it as one JSON line.
+
+``main`` takes argv, the environment and an output stream instead of reading globals,
+so the local Batch engine can run many children inside one long-lived process.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import TextIO
+
+from pipeline.errors import N2NError
+from pipeline.worker.exits import FAILURE_EXIT_CODE, RETRYABLE_EXIT_CODE
+from pipeline.worker.load import injected_failure
+from pipeline.worker.settings import read_settings
+from pipeline.worker.steps import STEPS
+
+
+def _emit(out: TextIO, event: dict) -> None:
+    out.write(json.dumps(event, separators=(",", ":")) + "\n")
+    out.flush()
+
+
+def main(argv: Sequence[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -> int:
+    """Run the step named in ``argv``; return the process exit code."""
+    step = argv[0] if len(argv) == 1 else ""
+    context = {"step": step, "index": environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "0")}
+    try:
+        if step not in STEPS:
+            raise N2NError(f"Name one step to run: {' | '.join(STEPS)} (got {list(argv)}).")
+        settings = read_settings(environ)
+        context.update(
+            workflow_id=settings.workflow_id, index=settings.index, attempt=settings.attempt
+        )
+        if injected_failure(
+            settings.workflow_id,
+            step,
+            settings.index,
+            settings.attempt,
+            settings.work.fail_probability,
+        ):
+            _emit(out, {"event": "n2n.error", **context, "reason": "injected failure"})
+            return RETRYABLE_EXIT_CODE
+        report = STEPS[step](settings)
+    except N2NError as error:
+        _emit(out, {"event": "n2n.error", **context, "reason": str(error)})
+        return FAILURE_EXIT_CODE
+    except OSError as error:
+        _emit(out, {"event": "n2n.error", **context, "reason": f"I/O error: {error}"})
+        return RETRYABLE_EXIT_CODE
+    _emit(out, {"event": "n2n.step", **context, **asdict(report)})
+    return 0
