@@ -18,7 +18,7 @@ from typing import Any
 from pipeline.layout import RunLayout, atomic_write_json
 from pipeline.spec import RunSpec, parse_run_input
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 WRITE_THREADS = 32
 
 

@@ -1,0 +1,1 @@
+"""The embedded local backend: the same template, state machine and worker, on this machine."""

@@ -1,0 +1,1 @@
+"""boto3-shaped clients of the local backend, one module per AWS service."""
