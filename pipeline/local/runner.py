@@ -1,0 +1,92 @@
+"""The background runner: one detached process per ``N2N_HOME`` that runs the local Batch
+engine and the state machine executions, and outlives the notebook cell or CLI call
+that started them.
+
+``ensure_runner(home)`` starts one unless one already holds ``{home}/runner.lock``;
+``serve(home, stop)`` is the runner's body (tests may run it in a thread).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+LOCK_FILE = "runner.lock"
+LOG_FILE = "runner.log"
+IDLE_EXIT_S = 30.0
+HEARTBEAT_S = 0.5
+
+
+def _try_lock(home: Path):
+    home.mkdir(parents=True, exist_ok=True)
+    handle = open(home / LOCK_FILE, "a+")  # noqa: SIM115 - held for the runner's lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def runner_alive(home: Path) -> bool:
+    """Whether a runner currently holds the home's lock."""
+    handle = _try_lock(Path(home))
+    if handle is None:
+        return True
+    handle.close()
+    return False
+
+
+def ensure_runner(home: Path) -> None:
+    """Start a detached runner for ``home`` unless one is running."""
+    home = Path(home)
+    if runner_alive(home):
+        return
+    log = open(home / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child process
+    with log:
+        subprocess.Popen(
+            [sys.executable, "-m", "pipeline.local.runner", "--home", str(home)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )
+    deadline = time.monotonic() + 10
+    while not runner_alive(home) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def serve(home: Path, stop: threading.Event, idle_exit_s: float | None = IDLE_EXIT_S) -> bool:
+    """Run the engine and executions until ``stop`` is set or nothing ran for
+    ``idle_exit_s`` seconds. Return False at once when another runner holds the lock."""
+    from pipeline.local.services import LocalServices
+
+    home = Path(home)
+    lock = _try_lock(home)
+    if lock is None:
+        return False
+    with lock:
+        services = LocalServices(home)
+        services.serve(stop, idle_exit_s=idle_exit_s)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipeline.local.runner --home DIR``."""
+    parser = argparse.ArgumentParser(prog="python -m pipeline.local.runner")
+    parser.add_argument("--home", required=True, type=Path)
+    args = parser.parse_args(argv)
+    os.environ["N2N_HOME"] = str(args.home)
+    serve(args.home, threading.Event())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

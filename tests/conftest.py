@@ -1,0 +1,28 @@
+"""Shared fixtures: no test may reach AWS, so every test gets fake credentials and a region."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and a region; no profile or config file from the developer's home."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def n2n_home(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """A private N2N_HOME for the local backend."""
+    home = tmp_path / "n2n-home"
+    monkeypatch.setenv("N2N_HOME", str(home))
+    return home
