@@ -12,7 +12,9 @@ from pipeline.handlers.prepare import handler, prepare
 def _all_ids(efs, result):
     ids = []
     for index in range(result["array_size"]):
-        ids.extend(json.loads((efs / result["workflow_id"] / str(index) / "prep/ids.json").read_text()))
+        ids.extend(
+            json.loads((efs / result["workflow_id"] / str(index) / "prep/ids.json").read_text())
+        )
     return ids
 
 

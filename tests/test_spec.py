@@ -15,7 +15,9 @@ def test_defaults_fill_the_optional_keys():
 
 
 def test_integral_floats_are_accepted():
-    spec = parse_run_input({"id_count": 1000.0, "ids_per_node": 40.0, "work": {"values_per_id": 4.0}})
+    spec = parse_run_input(
+        {"id_count": 1000.0, "ids_per_node": 40.0, "work": {"values_per_id": 4.0}}
+    )
     assert (spec.id_count, spec.ids_per_node, spec.work.values_per_id) == (1000, 40, 4)
     assert isinstance(spec.id_count, int)
 

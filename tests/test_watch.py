@@ -40,7 +40,9 @@ def batch():
 
 def expect_describe(batch, jobs):
     batch.stubber.add_response(
-        "describe_jobs", {"jobs": jobs}, {"jobs": [JOBS["procure"], JOBS["process"], JOBS["egress"]]}
+        "describe_jobs",
+        {"jobs": jobs},
+        {"jobs": [JOBS["procure"], JOBS["process"], JOBS["egress"]]},
     )
 
 
@@ -56,13 +58,17 @@ def test_running_arrays_are_not_done_and_write_nothing(batch, tmp_path):
     result = watch(EVENT, batch, tmp_path.as_uri() + "/")
     assert result["done"] is False
     assert result["succeeded"] is False
-    assert result["steps"]["process"] == {"status": "RUNNING", "summary": {"SUCCEEDED": 3, "RUNNING": 1}}
+    assert result["steps"]["process"] == {
+        "status": "RUNNING",
+        "summary": {"SUCCEEDED": 3, "RUNNING": 1},
+    }
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_succeeded_run_writes_the_summary(batch, tmp_path):
     expect_describe(
-        batch, [job(JOBS[s], "SUCCEEDED", {"SUCCEEDED": 4}, 4) for s in ("procure", "process", "egress")]
+        batch,
+        [job(JOBS[s], "SUCCEEDED", {"SUCCEEDED": 4}, 4) for s in ("procure", "process", "egress")],
     )
     result = watch(EVENT, batch, tmp_path.as_uri() + "/")
     assert (result["done"], result["succeeded"]) == (True, True)
@@ -157,7 +163,8 @@ def test_the_handler_uses_the_installed_client_factory(tmp_path, monkeypatch, ba
     from pipeline import clients
 
     expect_describe(
-        batch, [job(JOBS[s], "RUNNING", {"RUNNING": 2}, 2) for s in ("procure", "process", "egress")]
+        batch,
+        [job(JOBS[s], "RUNNING", {"RUNNING": 2}, 2) for s in ("procure", "process", "egress")],
     )
     monkeypatch.setenv("EGRESS_URL", tmp_path.as_uri() + "/")
     clients.set_client_factory(lambda service: batch)
