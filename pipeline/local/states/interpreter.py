@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pipeline.local.clients.base import LOCAL_REGION
@@ -52,7 +52,7 @@ class _Visit:
     data: Any
     context: dict
     cancel: Cancellation
-    retry_count: int = field(default=0)
+    retry_count: int = 0
 
     def context_now(self) -> dict:
         """The context object with the current retry count."""
