@@ -103,5 +103,8 @@ def test_existing_network_parameters_switch_the_vpc_off():
     declared = template.get("Parameters", {})
     if not {"VpcId", "SubnetIds"} <= set(declared):
         pytest.skip("the template has no VpcId / SubnetIds parameters")
-    stack = _resolve(VpcId="vpc-0123456789abcdef0", SubnetIds="subnet-a,subnet-b")
+    subnets = "subnet-0123456789abcdef0,subnet-0123456789abcdef1"
+    stack = _resolve(VpcId="vpc-0123456789abcdef0", SubnetIds=subnets)
     assert not any(r.type == "AWS::EC2::VPC" for r in stack.resources.values())
+    mount_targets = [r for r in stack.resources.values() if r.type == "AWS::EFS::MountTarget"]
+    assert {target.properties["SubnetId"] for target in mount_targets} == set(subnets.split(","))
