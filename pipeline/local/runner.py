@@ -34,6 +34,14 @@ def _try_lock(home: Path):
     return handle
 
 
+def runner_pid(home: Path) -> int | None:
+    """The pid the current (or last) runner wrote into the lock file."""
+    try:
+        return int((Path(home) / LOCK_FILE).read_text().strip() or 0) or None
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 def runner_alive(home: Path) -> bool:
     """Whether a runner currently holds the home's lock."""
     handle = _try_lock(Path(home))
@@ -65,17 +73,28 @@ def ensure_runner(home: Path) -> None:
 
 def serve(home: Path, stop: threading.Event, idle_exit_s: float | None = IDLE_EXIT_S) -> bool:
     """Run the engine and executions until ``stop`` is set or nothing ran for
-    ``idle_exit_s`` seconds. Return False at once when another runner holds the lock."""
+    ``idle_exit_s`` seconds. Return False at once when another runner holds the lock.
+
+    After an idle exit the lock is released first and the work queue checked again, so an
+    execution started while the runner was leaving is never stranded.
+    """
     from pipeline.local.services import LocalServices
 
     home = Path(home)
-    lock = _try_lock(home)
-    if lock is None:
-        return False
-    with lock:
-        services = LocalServices(home)
-        services.serve(stop, idle_exit_s=idle_exit_s)
-    return True
+    services = None
+    while True:
+        lock = _try_lock(home)
+        if lock is None:
+            return services is not None
+        with lock:
+            lock.seek(0)
+            lock.truncate()
+            lock.write(str(os.getpid()))
+            lock.flush()
+            services = services or LocalServices(home)
+            services.serve(stop, idle_exit_s=idle_exit_s)
+        if stop.is_set() or not services.has_pending_work():
+            return True
 
 
 def main(argv: list[str] | None = None) -> int:

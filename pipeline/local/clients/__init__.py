@@ -1,1 +1,27 @@
-"""boto3-shaped clients of the local backend, one module per AWS service."""
+"""boto3-shaped clients of the local backend, one module per AWS service, by service name."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import N2NError
+
+CLIENTS = {
+    "cloudformation": "pipeline.local.clients.cloudformation:CloudFormationClient",
+    "stepfunctions": "pipeline.local.clients.sfn:StepFunctionsClient",
+    "batch": "pipeline.local.clients.batch:BatchClient",
+    "logs": "pipeline.local.clients.logs:LogsClient",
+    "s3": "pipeline.local.clients.s3:S3Client",
+}
+
+
+def local_client(service: str, home: Path, region: str = "us-east-1") -> Any:
+    """The local client for a botocore service name."""
+    if service not in CLIENTS:
+        raise N2NError(
+            f"The local backend has no {service!r} service: use one of {', '.join(CLIENTS)}."
+        )
+    module, _, name = CLIENTS[service].partition(":")
+    return getattr(importlib.import_module(module), name)(Path(home), region)

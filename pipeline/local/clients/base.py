@@ -13,6 +13,7 @@ from botocore.errorfactory import ClientExceptionsFactory
 from botocore.exceptions import ClientError
 from botocore.paginate import Paginator
 from botocore.validate import validate_parameters
+from botocore.waiter import create_waiter_with_client
 
 LOCAL_REGION = "us-east-1"
 LOCAL_ACCOUNT = "000000000000"
@@ -77,6 +78,12 @@ class LocalClient:
             raise self.error(operation, "OperationNotPageableError", f"{operation} is not pageable")
         model = service_model(self.service_name).operation_model(operation)
         return Paginator(getattr(self, operation_name), config, model)
+
+    def get_waiter(self, waiter_name: str) -> Any:
+        """A botocore waiter over this client (``stack_create_complete``...)."""
+        model = _session().get_waiter_model(self.service_name)
+        names = {botocore.xform_name(name): name for name in model.waiter_names}
+        return create_waiter_with_client(names.get(waiter_name, waiter_name), model, self)
 
     def _operation(self, snake: str) -> str:
         names = {

@@ -1,0 +1,53 @@
+"""``n2n status``: one execution's status and per-step children counts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from pipeline.cli import Command, register
+from pipeline.commands.options import add_backend_options, connect_from
+from pipeline.errors import N2NError
+from pipeline.runs import latest_execution, run_state, step_progress
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_backend_options(parser)
+    parser.add_argument("execution_arn", nargs="?", help="the execution (or use --latest)")
+    parser.add_argument("--latest", action="store_true", help="the stack's newest execution")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    if bool(args.execution_arn) == bool(args.latest):
+        raise N2NError("Name one execution: give its ARN or --latest.")
+    conn = connect_from(args)
+    arn = args.execution_arn or latest_execution(conn, args.stack)
+    state = run_state(conn, arn)
+    progress = step_progress(conn, state.jobs)
+    if args.json:
+        document = {
+            "executionArn": arn,
+            "status": state.status,
+            "workflowId": state.workflow_id,
+            "steps": progress,
+            "error": state.error,
+            "cause": state.cause,
+        }
+        print(json.dumps(document))
+        return 0
+    print(f"Execution: {arn}")
+    print(f"Status:    {state.status}")
+    if state.workflow_id:
+        print(f"Workflow:  {state.workflow_id}")
+    for step, counts in progress.items():
+        print(
+            f"  {step:<8} {counts['succeeded']:>6} succeeded  {counts['failed']:>6} failed"
+            f"  of {counts['total']}"
+        )
+    if state.cause:
+        print(f"Cause:     {state.cause}")
+    return 0
+
+
+register(Command("status", "Show an execution's status and per-step counts.", configure, run))
