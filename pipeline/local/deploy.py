@@ -14,7 +14,7 @@ TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
 LOCAL_PARAMETERS = {
     "CodeS3Bucket": "n2n-local-artifacts",
     "CodeS3Key": "lambda/local.zip",
-    "WorkerImageUri": "local/n2n-worker:latest",
+    "WorkerImageUri": "000000000000.dkr.ecr.us-east-1.amazonaws.com/n2n-worker:local",
 }
 """Values for the parameters that only mean something on AWS (code and image locations)."""
 
