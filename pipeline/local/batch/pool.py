@@ -1,0 +1,256 @@
+"""Where attempts run: long-lived worker processes for in-process entry points, a
+subprocess for any other command.
+
+A command ``python -m MODULE ARGS`` whose MODULE is in :data:`IN_PROCESS_ENTRY_POINTS`
+runs inside a worker process that imported the entry point once and loops over tasks
+received over a pipe; its output lines come back with the exit code. Every execution is
+waitable (``fileno``) so the engine multiplexes them with
+``multiprocessing.connection.wait``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import multiprocessing
+import os
+import re
+import signal
+import subprocess
+import time
+import traceback
+from collections.abc import Sequence
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+IN_PROCESS_ENTRY_POINTS: dict[str, str] = {"pipeline.worker": "pipeline.worker.main:main"}
+"""``python -m MODULE`` → ``module:function(argv, environ, out) -> exit code``."""
+
+PYTHON = re.compile(r"python(3(\.\d+)?)?")
+START_METHOD = "forkserver"
+
+
+def _ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Outcome:
+    """How one attempt ended: exit code (None when its host went away) and output lines."""
+
+    exit_code: int | None
+    started_at: int
+    stopped_at: int
+    lines: list[tuple[int, str]] = field(default_factory=list)
+    host_lost: bool = False
+
+
+class Execution(Protocol):
+    """One running attempt."""
+
+    instance: str
+    started_at: int
+
+    def fileno(self) -> int:
+        """A descriptor that becomes readable when ``collect`` has something to do."""
+
+    def collect(self) -> Outcome | None:
+        """Read what is ready; the Outcome once the attempt ended, else None."""
+
+    def kill(self) -> None:
+        """Stop the attempt at once."""
+
+
+def in_process_entry(command: Sequence[str]) -> tuple[str, list[str]] | None:
+    """(entry point, argv) when ``command`` runs an in-process module, else None."""
+    if (
+        len(command) >= 3
+        and PYTHON.fullmatch(os.path.basename(command[0]))
+        and command[1] == "-m"
+        and command[2] in IN_PROCESS_ENTRY_POINTS
+    ):
+        return IN_PROCESS_ENTRY_POINTS[command[2]], list(command[3:])
+    return None
+
+
+class _LineSink(io.TextIOBase):
+    """A text stream that keeps each finished line with its epoch-ms timestamp."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[int, str]] = []
+        self._partial = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        *done, self._partial = (self._partial + text).split("\n")
+        if done:
+            stamp = _ms()
+            self.lines.extend((stamp, line) for line in done)
+        return len(text)
+
+    def close_lines(self) -> list[tuple[int, str]]:
+        """Every line, the unfinished last one included."""
+        if self._partial:
+            self.lines.append((_ms(), self._partial))
+            self._partial = ""
+        return self.lines
+
+
+def _entry(name: str, cache: dict[str, Any]) -> Any:
+    if name not in cache:
+        module, _, function = name.partition(":")
+        cache[name] = getattr(importlib.import_module(module), function)
+    return cache[name]
+
+
+def _serve(connection: Any) -> None:
+    """A worker process's body: run tasks from the pipe until it closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    base = dict(os.environ)
+    entries: dict[str, Any] = {}
+    while True:
+        try:
+            entry, argv, environment = connection.recv()
+        except (EOFError, OSError):
+            return
+        sink = _LineSink()
+        started = _ms()
+        with redirect_stdout(sink), redirect_stderr(sink):
+            try:
+                code = _entry(entry, entries)(argv, {**base, **environment}, sink)
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 1
+            except BaseException:
+                traceback.print_exc(file=sink)
+                code = 1
+        connection.send((int(code or 0), started, _ms(), sink.close_lines()))
+
+
+class _Worker:
+    """One long-lived worker process and its end of the pipe."""
+
+    def __init__(self, context: Any) -> None:
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        self.instance = f"local-{self.process.pid}"
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.connection.close()
+
+
+class _InProcessExecution:
+    """An attempt running inside a worker process."""
+
+    def __init__(self, pool: ExecutionPool, worker: _Worker) -> None:
+        self.pool = pool
+        self.worker = worker
+        self.instance = worker.instance
+        self.started_at = _ms()
+
+    def fileno(self) -> int:
+        return self.worker.connection.fileno()
+
+    def collect(self) -> Outcome | None:
+        try:
+            code, started, stopped, lines = self.worker.connection.recv()
+        except (EOFError, OSError):
+            self.pool.discard(self.worker)
+            return Outcome(None, self.started_at, _ms(), host_lost=True)
+        self.pool.release(self.worker)
+        return Outcome(code, started, stopped, lines)
+
+    def kill(self) -> None:
+        self.pool.discard(self.worker)
+
+
+class _SubprocessExecution:
+    """An attempt running as a subprocess, its stdout and stderr captured line by line."""
+
+    def __init__(self, command: Sequence[str], environment: dict[str, str]) -> None:
+        self.started_at = _ms()
+        self.process = subprocess.Popen(
+            list(command),
+            env={**os.environ, **environment},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.instance = f"local-{self.process.pid}"
+        self._buffer = b""
+        self._lines: list[tuple[int, str]] = []
+
+    def fileno(self) -> int:
+        return self.process.stdout.fileno()
+
+    def _add(self, chunk: bytes) -> None:
+        *done, self._buffer = (self._buffer + chunk).split(b"\n")
+        stamp = _ms()
+        self._lines.extend((stamp, line.decode(errors="replace")) for line in done)
+
+    def collect(self) -> Outcome | None:
+        chunk = os.read(self.fileno(), 65536)
+        if chunk:
+            self._add(chunk)
+            return None
+        if self._buffer:
+            self._add(b"\n")
+        self.process.stdout.close()
+        code = self.process.wait()
+        return Outcome(code if code >= 0 else 128 - code, self.started_at, _ms(), self._lines)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+
+
+class ExecutionPool:
+    """Starts attempts: in a reusable worker process when the command allows, else as a
+    subprocess. Worker processes are started on demand and replaced when they die."""
+
+    def __init__(self, start_method: str = START_METHOD) -> None:
+        self._context = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":
+            self._context.set_forkserver_preload([__name__, "pipeline.worker.main"])
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+
+    def start(self, command: Sequence[str], environment: dict[str, str]) -> Execution:
+        """Start one attempt of ``command`` with ``environment`` (added to this process's)."""
+        entry = in_process_entry(command)
+        if entry is None:
+            return _SubprocessExecution(command, environment)
+        while True:
+            worker = self._idle.pop() if self._idle else _Worker(self._context)
+            try:
+                worker.connection.send((entry[0], entry[1], environment))
+            except OSError:
+                worker.kill()
+                continue
+            self._busy.add(worker)
+            return _InProcessExecution(self, worker)
+
+    def release(self, worker: _Worker) -> None:
+        """Take back a worker process whose task finished."""
+        self._busy.discard(worker)
+        self._idle.append(worker)
+
+    def discard(self, worker: _Worker) -> None:
+        """Kill a worker process and forget it."""
+        self._busy.discard(worker)
+        worker.kill()
+
+    def close(self) -> None:
+        """Kill every worker process."""
+        for worker in [*self._idle, *self._busy]:
+            worker.kill()
+        self._idle.clear()
+        self._busy.clear()
