@@ -20,6 +20,7 @@ from pathlib import Path
 LOCK_FILE = "runner.lock"
 LOG_FILE = "runner.log"
 IDLE_EXIT_S = 30.0
+"""How long an idle runner lingers before it exits (``N2N_RUNNER_IDLE_S`` overrides)."""
 HEARTBEAT_S = 0.5
 
 
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", required=True, type=Path)
     args = parser.parse_args(argv)
     os.environ["N2N_HOME"] = str(args.home)
-    serve(args.home, threading.Event())
+    idle_exit_s = float(os.environ.get("N2N_RUNNER_IDLE_S") or IDLE_EXIT_S)
+    serve(args.home, threading.Event(), idle_exit_s)
     return 0
 
 
