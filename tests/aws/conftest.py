@@ -27,6 +27,8 @@ Resources:
       VersioningConfiguration: {Status: Enabled}
   Repository:
     Type: AWS::ECR::Repository
+    Properties:
+      RepositoryName: !Sub "${AWS::StackName}-worker"
 Outputs:
   ArtifactBucketName:
     Value: !Ref ArtifactBucket

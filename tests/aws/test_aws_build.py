@@ -31,9 +31,7 @@ def repository_uri(aws: AwsSession) -> str:
 
 
 def test_an_existing_tag_is_not_rebuilt(aws: AwsSession, repository_uri: str):
-    aws.client("ecr").put_image(
-        repositoryName="n2n-worker", imageManifest=MANIFEST, imageTag=TAG
-    )
+    aws.client("ecr").put_image(repositoryName="n2n-worker", imageManifest=MANIFEST, imageTag=TAG)
     builder = ImageBuilder(aws, "no-such-project", repository_uri)
     with Stubber(aws.client("codebuild")) as codebuild:  # any CodeBuild call would fail
         assert builder.ensure_image("bucket", "source/x.zip", TAG) == f"{repository_uri}:{TAG}"
@@ -111,4 +109,3 @@ def test_a_build_that_outlasts_the_waiter_says_so(aws: AwsSession, repository_ur
     codebuild.add_response("batch_get_builds", running)  # the last progress poll
     with codebuild, pytest.raises(BuildError, match="is still running after 3 hours"):
         builder.ensure_image("bucket", "source/x.zip", TAG)
-

@@ -18,6 +18,7 @@ from .conftest import PIPELINE
 PARAMETERS = {"CodeS3Bucket": "b", "CodeS3Key": "lambda/1.zip", "WorkerImageUri": "repo:1"}
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/n2n/0a1b2c3d"
 CHANGE_SET_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/n2n-1/4e5f"
+CANCELLED = "Resource creation cancelled"
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -150,7 +151,7 @@ def test_a_rollback_names_the_first_failed_resource(
     review = _event("e0", "n2n", stack, "REVIEW_IN_PROGRESS")
     history = [
         _event("e6", "n2n", stack, "ROLLBACK_COMPLETE"),
-        _event("e5", "Queue", "AWS::Batch::JobQueue", "CREATE_FAILED", "Resource creation cancelled"),
+        _event("e5", "Queue", "AWS::Batch::JobQueue", "CREATE_FAILED", CANCELLED),
         _event("e4", "Bucket", "AWS::S3::Bucket", "CREATE_FAILED", "Bucket name already exists."),
         _event("e3", "Bucket", "AWS::S3::Bucket", "CREATE_IN_PROGRESS"),
         _event("e2", "Logs", "AWS::Logs::LogGroup", "CREATE_COMPLETE"),
