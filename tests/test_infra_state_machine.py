@@ -1,0 +1,319 @@
+"""The state machine in infra/template.yaml: its substitutions, the ASL it may use, the
+paths of the three run shapes (one node, N_TO_N array, BARRIER array) and the watch loop,
+its data contract with the Lambda handlers, and the ASL validator (asl-validator, installed
+by ``make tools`` under N2N_TOOLS)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode
+
+from pipeline.errors import InvalidRunInput
+from pipeline.handlers.prepare import prepare
+from pipeline.handlers.watch import watch
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+BATCH_SUBMIT = "arn:aws:states:::batch:submitJob"
+STATE_TYPES = {"Task", "Pass", "Choice", "Wait", "Succeed", "Fail"}
+INTRINSICS = {"States.Format", "States.StringToJson", "States.JsonToString", "States.Array"}
+STEPS = ("procure", "process", "egress")
+
+
+def dummy_value(name: str) -> str:
+    """A well-formed value for one DefinitionSubstitutions key."""
+    if name.endswith("FunctionArn"):
+        function = name.removesuffix("FunctionArn").lower()
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:n2n-{function}"
+    if name.endswith("JobQueueArn"):
+        step = name.removesuffix("JobQueueArn").lower()
+        return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/n2n-{step}"
+    if name.endswith("JobDefinitionArn"):
+        step = name.removesuffix("JobDefinitionArn").lower()
+        return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/n2n-{step}:1"
+    return {"WatchIntervalSeconds": "30", "StackName": "n2n"}[name]
+
+
+@pytest.fixture(scope="module")
+def state_machine() -> dict[str, Any]:
+    template, errors = decode(str(TEMPLATE))
+    assert not errors
+    return json.loads(json.dumps(template["Resources"]["PipelineStateMachine"]["Properties"]))
+
+
+@pytest.fixture(scope="module")
+def definition_text(state_machine: dict[str, Any]) -> str:
+    """The definition with its substitutions filled by dummy ARNs."""
+    text = state_machine["DefinitionString"]
+    assert isinstance(text, str), "DefinitionString must be a literal string, not Fn::Sub"
+    return re.sub(r"\$\{(\w+)\}", lambda match: dummy_value(match.group(1)), text)
+
+
+@pytest.fixture(scope="module")
+def definition(definition_text: str) -> dict[str, Any]:
+    return json.loads(definition_text)
+
+
+def test_every_placeholder_has_a_substitution(state_machine: dict[str, Any]):
+    placeholders = set(re.findall(r"\$\{(\w+)\}", state_machine["DefinitionString"]))
+    substitutions = state_machine["DefinitionSubstitutions"]
+    assert placeholders == set(substitutions)
+    for step in STEPS:
+        name = step.title()
+        assert substitutions[f"{name}JobQueueArn"] == {"Ref": f"{name}JobQueue"}
+        assert substitutions[f"{name}JobDefinitionArn"] == {"Ref": f"{name}JobDefinition"}
+    assert substitutions["WatchIntervalSeconds"] == {"Ref": "WatchIntervalSeconds"}
+
+
+def test_logging_and_tracing(state_machine: dict[str, Any]):
+    logging = state_machine["LoggingConfiguration"]
+    assert logging["Level"] == "ALL"
+    [destination] = logging["Destinations"]
+    assert destination["CloudWatchLogsLogGroup"]["LogGroupArn"] == {
+        "Fn::GetAtt": ["StateMachineLogGroup", "Arn"]
+    }
+    assert state_machine["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_only_the_asl_the_local_interpreter_runs(definition: dict[str, Any], definition_text: str):
+    states = definition["States"]
+    assert {state["Type"] for state in states.values()} <= STATE_TYPES
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            resource = state["Resource"]
+            function = resource.startswith(f"arn:aws:lambda:{REGION}:") and ":function:" in resource
+            assert resource in (LAMBDA_INVOKE, BATCH_SUBMIT) or function, name
+    assert set(re.findall(r"States\.\w+", definition_text)) - {"States.ALL"} <= INTRINSICS
+
+
+def test_every_state_is_reachable_and_every_target_exists(definition: dict[str, Any]):
+    states = definition["States"]
+
+    def targets(state: dict[str, Any]) -> list[str]:
+        found = [state.get("Next"), state.get("Default")]
+        found += [choice["Next"] for choice in state.get("Choices", [])]
+        found += [catcher["Next"] for catcher in state.get("Catch", [])]
+        return [target for target in found if target]
+
+    seen, todo = set(), [definition["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            assert name in states, f"no state {name}"
+            seen.add(name)
+            todo.extend(targets(states[name]))
+    assert seen == set(states)
+
+
+# -- a walk through the definition, enough for its Pass, Choice and Task states ---------
+
+
+def read(data: Any, path: str) -> Any:
+    assert path.startswith("$"), path
+    for part in filter(None, path[1:].split(".")):
+        data = data[part]
+    return data
+
+
+def fill(template: Any, data: Any) -> Any:
+    """Parameters with their ``.$`` paths read; intrinsics and context paths kept as text."""
+    if isinstance(template, list):
+        return [fill(item, data) for item in template]
+    if not isinstance(template, dict):
+        return template
+    filled = {}
+    for key, value in template.items():
+        if key.endswith(".$") and value.startswith("$") and not value.startswith("$$"):
+            filled[key[:-2]] = read(data, value)
+        elif key.endswith(".$"):
+            filled[key[:-2]] = value
+        else:
+            filled[key] = fill(value, data)
+    return filled
+
+
+def put(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    parts = path[2:].split(".")
+    target = data
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
+    return data
+
+
+def matches(rule: dict[str, Any], data: Any) -> bool:
+    value = read(data, rule["Variable"])
+    for operator in ("BooleanEquals", "StringEquals"):
+        if operator in rule:
+            return value == rule[operator]
+    raise AssertionError(f"the walk does not know the Choice rule {rule}")
+
+
+def walk(definition: dict[str, Any], prepared: dict[str, Any]) -> list[tuple[str, dict]]:
+    """Run from StartAt until the first Wait: the submitted jobs in order, parameters filled."""
+    states, name = definition["States"], definition["StartAt"]
+    data: dict[str, Any] = {"id_count": 10}
+    submitted: list[tuple[str, dict]] = []
+    while states[name]["Type"] != "Wait":
+        state = states[name]
+        if state["Type"] == "Choice":
+            chosen = [rule["Next"] for rule in state["Choices"] if matches(rule, data)]
+            name = (chosen or [state["Default"]])[0]
+            continue
+        if state["Type"] == "Pass":
+            result = fill(state["Parameters"], data)
+        elif state["Resource"] == LAMBDA_INVOKE:
+            result = fill(state["ResultSelector"], {"Payload": prepared})
+        else:
+            parameters = fill(state["Parameters"], data)
+            submitted.append((name, parameters))
+            job_id = f"{parameters['JobQueue'].rsplit('-', 1)[1]}-job-id"
+            response = {"JobId": job_id, "JobName": "name", "JobArn": f"arn:{job_id}"}
+            result = fill(state["ResultSelector"], response)
+        data = put(data, state["ResultPath"], result)
+        name = state["Next"]
+    return submitted
+
+
+@pytest.fixture
+def prepared(tmp_path: Path):
+    def run(id_count: int, ids_per_node: int, dependency: str) -> dict[str, Any]:
+        event = {"input": {"id_count": id_count, "ids_per_node": ids_per_node}}
+        event["input"]["dependency"] = dependency
+        return prepare({"execution_name": "walk", **event}, {"EFS_MOUNT": str(tmp_path)})
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("ids", "dependency", "array", "link"),
+    [
+        (4, "N_TO_N", True, "N_TO_N"),
+        (4, "BARRIER", True, None),
+        (1, "N_TO_N", False, None),
+        (1, "BARRIER", False, None),
+    ],
+)
+def test_runs_submit_three_chained_jobs(definition, prepared, ids, dependency, array, link):
+    submitted = walk(definition, prepared(ids, 1, dependency))
+    assert [parameters["JobName"] for _, parameters in submitted] == [
+        f"States.Format('{step}-{{}}', $.prepared.workflow_id)" for step in STEPS
+    ]
+    previous = None
+    for step, (_, parameters) in zip(STEPS, submitted, strict=True):
+        assert parameters["JobQueue"] == dummy_value(f"{step.title()}JobQueueArn")
+        assert parameters["JobDefinition"] == dummy_value(f"{step.title()}JobDefinitionArn")
+        assert parameters.get("ArrayProperties") == ({"Size": ids} if array else None)
+        overrides = parameters["ContainerOverrides"]["Environment"]
+        environment = {item["Name"]: item["Value"] for item in overrides}
+        assert environment == {
+            "WORKFLOW_ID": "walk",
+            "N2N_WORK": "States.JsonToString($.prepared.work)",
+        }
+        expected = None
+        if previous:
+            expected = [{"JobId": f"{previous}-job-id", **({"Type": link} if link else {})}]
+        assert parameters.get("DependsOn") == expected
+        previous = step
+
+
+def test_the_watch_loop(definition: dict[str, Any]):
+    states = definition["States"]
+    assert states["WaitForJobs"]["Seconds"] == 30
+    task = states[states["WaitForJobs"]["Next"]]
+    check = states[task["Next"]]
+    assert task["ResultPath"] == "$.watch"
+
+    def after(report: dict[str, Any]) -> str:
+        data = {"watch": report}
+        chosen = [rule["Next"] for rule in check["Choices"] if matches(rule, data)]
+        return (chosen or [check["Default"]])[0]
+
+    assert after({"done": False, "succeeded": False}) == "WaitForJobs"
+    assert states[after({"done": True, "succeeded": True})]["Type"] == "Succeed"
+    failed = states[after({"done": True, "succeeded": False, "cause": "x"})]
+    assert failed == {"Type": "Fail", "Error": "BatchJobsFailed", "CausePath": "$.watch.cause"}
+
+
+def test_watch_gets_the_event_its_handler_reads(definition: dict[str, Any], tmp_path: Path):
+    task = definition["States"]["Watch"]
+    data = {"prepared": {"workflow_id": "w1"}, "jobs": {s: {"JobId": f"{s}-id"} for s in STEPS}}
+    event = fill(task["Parameters"], data)
+
+    class Batch:
+        def describe_jobs(self, jobs: list[str]) -> dict[str, Any]:
+            return {"jobs": [{"jobId": job, "status": "RUNNING"} for job in jobs]}
+
+    report = watch(event, Batch(), tmp_path.as_uri() + "/")
+    assert report["done"] is False
+    assert event["jobs"] == {step: f"{step}-id" for step in STEPS}
+
+
+def test_prepare_result_and_invalid_input(definition: dict[str, Any], tmp_path: Path):
+    states = definition["States"]
+    task = states["Prepare"]
+    assert task["Resource"] == LAMBDA_INVOKE
+    payload_paths = {"execution_name.$": "$$.Execution.Name", "input.$": "$"}
+    assert task["Parameters"]["Payload"] == payload_paths
+    payload = prepare({"input": {"id_count": 5, "ids_per_node": 2}}, {"EFS_MOUNT": str(tmp_path)})
+    assert fill(task["ResultSelector"], {"Payload": payload}) == payload
+    [catcher] = task["Catch"]
+    assert catcher["ErrorEquals"] == [InvalidRunInput.__name__]
+    reader = states[catcher["Next"]]
+    parse_cause = f"States.StringToJson({catcher['ResultPath']}.Cause)"
+    assert reader["Parameters"] == {"error.$": parse_cause}
+    # Lambda reports an exception as {"errorMessage", "errorType", ...} in the Cause.
+    fail = states[reader["Next"]]
+    cause = {"error": {"errorMessage": "id_count is missing.", "errorType": "InvalidRunInput"}}
+    assert fail["Type"] == "Fail"
+    assert read(cause, fail["CausePath"]) == "id_count is missing."
+
+
+def test_service_errors_are_retried_with_backoff(definition: dict[str, Any]):
+    for name, state in definition["States"].items():
+        if state["Type"] != "Task":
+            continue
+        errors = {error for retrier in state["Retry"] for error in retrier["ErrorEquals"]}
+        if state["Resource"] == BATCH_SUBMIT:
+            assert {"Batch.AWSBatchException", "Batch.TooManyRequestsException"} <= errors, name
+        else:
+            assert {"Lambda.ServiceException", "Lambda.TooManyRequestsException"} <= errors, name
+        assert all(retrier["BackoffRate"] > 1 for retrier in state["Retry"]), name
+
+
+def asl_validator() -> Path:
+    tools = os.environ.get("N2N_TOOLS")
+    if not tools:
+        pytest.skip("N2N_TOOLS is not set: run the tests with `make test`.")
+    validator = Path(tools) / "node_modules" / ".bin" / "asl-validator"
+    assert validator.exists(), f"{validator} is missing: run `make tools`."
+    return validator
+
+
+def validate(definition: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "definition.json"
+    path.write_text(json.dumps(definition))
+    return subprocess.run(
+        [str(asl_validator()), "--json-path", str(path)], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_asl_validator_accepts_the_definition(definition: dict[str, Any], tmp_path: Path):
+    result = validate(definition, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_asl_validator_rejects_a_broken_definition(definition: dict[str, Any], tmp_path: Path):
+    broken = json.loads(json.dumps(definition))
+    broken["States"]["ChooseShape"]["Default"] = "NoSuchState"
+    assert validate(broken, tmp_path).returncode != 0
