@@ -90,4 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from pipeline.cli import main as registered_main  # the registry lives in pipeline.cli
+
+    sys.exit(registered_main())

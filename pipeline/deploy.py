@@ -87,3 +87,16 @@ def _aws_deployer(**options: Any) -> Deployer:
 
 
 register_deployer("aws", _aws_deployer)
+
+
+def _local_deployer(
+    home: Any = None, region: str | None = None, profile: str | None = None
+) -> Deployer:
+    from pipeline.local.deploy import LocalDeployer
+
+    if profile:
+        raise DeployError("--profile is for the aws backend: drop it or use --backend aws.")
+    return LocalDeployer(home=home, region=region)
+
+
+register_deployer("local", _local_deployer)
