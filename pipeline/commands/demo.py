@@ -1,53 +1,51 @@
-"""``n2n demo``: one small run of the pipeline core, in-process, into a temporary folder.
-
-The local backend replaces this body; the command stays.
-"""
+"""``n2n demo`` (what ``make demo`` runs): deploy the stack on the local backend, run
+20,000 ids at 40 per node (500 array indices per step) and show where the results are."""
 
 from __future__ import annotations
 
 import argparse
-import io
-import json
-import tempfile
-from pathlib import Path
-
-from tqdm import tqdm
 
 from pipeline.cli import Command, register
+from pipeline.connect import connect
+from pipeline.deploy import DEFAULT_STACK, deploy
 from pipeline.errors import N2NError
-from pipeline.handlers.prepare import prepare
-from pipeline.storage import open_store
-from pipeline.worker.main import main as run_worker
-from pipeline.worker.steps import STEPS
+from pipeline.local.paths import bucket_folder
+from pipeline.progress import StepBars
+from pipeline.results import id_counts
+from pipeline.runs import start_run, step_progress, wait_for_run
+from pipeline.spec import parse_run_input
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ids", type=int, default=2_000, help="ids to process")
-    parser.add_argument("--ids-per-node", type=int, default=40, help="ids per array node")
+    parser.add_argument("--stack", default=DEFAULT_STACK, help="stack name (default n2n)")
+    parser.add_argument("--ids", type=int, default=20_000, help="ids to process (default 20000)")
+    parser.add_argument("--ids-per-node", type=int, default=40, help="ids per node (default 40)")
 
 
 def run(args: argparse.Namespace) -> int:
-    root = Path(tempfile.mkdtemp(prefix="n2n-demo-"))
-    efs, bucket = root / "efs", root / "bucket"
-    egress_url = bucket.as_uri() + "/"
-    run_input = {"id_count": args.ids, "ids_per_node": args.ids_per_node}
-    prepared = prepare({"input": run_input}, {"EFS_MOUNT": str(efs)})
-    environ = {"EFS_MOUNT": str(efs), "WORKFLOW_ID": prepared["workflow_id"]}
-    environ["EGRESS_URL"] = egress_url
-    for index in tqdm(range(prepared["array_size"]), desc="children", unit="index"):
-        for step in STEPS:
-            log = io.StringIO()
-            env = {**environ, "AWS_BATCH_JOB_ARRAY_INDEX": str(index)}
-            if run_worker([step], env, log):
-                raise N2NError(f"{step} failed for index {index}: {log.getvalue().strip()}")
-    store = open_store(egress_url)
-    keys = list(store.keys(f"{prepared['workflow_id']}/results/"))
-    ids = sum(len(json.loads(store.get(key))["results"]) for key in keys)
-    print(f"Results: {bucket / prepared['workflow_id'] / 'results'}")
-    print(f"{len(keys)} result objects cover {ids} of {args.ids} ids.")
+    spec = parse_run_input({"id_count": args.ids, "ids_per_node": args.ids_per_node})
+    print(f"Deploying stack {args.stack} on the local backend ...")
+    outputs = deploy("local", args.stack)
+    conn = connect("local")
+    arn = start_run(conn, args.stack, spec)
+    print(f"Running {spec.id_count} ids over {spec.array_size} indices per step: {arn}")
+    bars = StepBars()
+    try:
+        state = wait_for_run(conn, arn, bars)
+    finally:
+        bars.close()
+    print(f"Status: {state.status}" + (f" ({state.cause})" if state.cause else ""))
+    for step, counts in step_progress(conn, state.jobs).items():
+        print(f"  {step:<8} {counts['succeeded']} of {counts['total']} children succeeded")
+    bucket = outputs["EgressBucketName"]
+    counts = id_counts(conn, bucket, state.workflow_id)
+    print(
+        f"Results: {len(counts)} of {spec.id_count} ids in "
+        f"{bucket_folder(conn.home, bucket) / state.workflow_id / 'results'}"
+    )
+    if state.status != "SUCCEEDED" or len(counts) != spec.id_count:
+        raise N2NError(f"The demo run ended {state.status}: see `n2n status {arn}`.")
     return 0
 
 
-register(
-    Command("demo", "Run a small pipeline on this machine and show the results.", configure, run)
-)
+register(Command("demo", "Deploy locally, run 20,000 ids and show the results.", configure, run))
