@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,9 +104,10 @@ class ExecutionRecord:
 class Executions:
     """The Step Functions model of one ``N2N_HOME``."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, on_abandoned: Callable[[str], None] | None = None) -> None:
         self.home = Path(home)
         self.db = open_db(self.home, "sfn", SCHEMA)
+        self.on_abandoned = on_abandoned
 
     @contextmanager
     def _write(self) -> Iterator[Any]:
@@ -151,13 +152,15 @@ class Executions:
         """The execution, after marking it FAILED if its runner died."""
         record = self._row(arn)
         if record and record.status == "RUNNING" and self._orphaned(record):
-            self.finish(
+            abandoned = self.finish(
                 arn,
                 "FAILED",
                 error=RUNNER_DIED,
                 cause=f"The local runner (pid {record.runner_pid}) stopped before the execution "
                 "finished: start the execution again.",
             )
+            if abandoned and self.on_abandoned:
+                self.on_abandoned(arn)
             record = self._row(arn)
         return record
 

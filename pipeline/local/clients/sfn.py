@@ -35,7 +35,14 @@ class StepFunctionsClient(LocalClient):
 
     def __init__(self, home, region: str = "us-east-1") -> None:
         super().__init__(home, region)
-        self.model = Executions(self.home)
+        self.model = Executions(self.home, on_abandoned=self._terminate_jobs)
+
+    def _terminate_jobs(self, arn: str) -> None:
+        from pipeline.local.clients.batch import BatchClient
+
+        batch = BatchClient(self.home, self.region)
+        for job_id in self.model.jobs(arn):
+            batch.terminate_job(jobId=job_id, reason="Execution stopped")
 
     def _machine(self, operation: str, arn: str):
         machine = self.model.state_machine(arn)
@@ -212,12 +219,8 @@ class StepFunctionsClient(LocalClient):
 
     def stop_execution(self, **params: Any) -> dict[str, Any]:
         """Abort a running execution and terminate the Batch jobs it submitted."""
-        from pipeline.local.clients.batch import BatchClient
-
         self.validate("StopExecution", params)
         record = self._execution("StopExecution", params["executionArn"])
         stopped = self.model.request_stop(record.arn, params.get("error"), params.get("cause"))
-        batch = BatchClient(self.home, self.region)
-        for job_id in self.model.jobs(record.arn):
-            batch.terminate_job(jobId=job_id, reason="Execution stopped")
+        self._terminate_jobs(record.arn)
         return {"stopDate": _date(record.stop_ms or stopped)}

@@ -1,0 +1,85 @@
+"""Helpers of the local end-to-end tests: a deployed home, runs, children and processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from pipeline.connect import connect
+from pipeline.local.deploy import LocalDeployer
+from pipeline.local.runner import runner_alive, runner_pid
+from pipeline.runs import RunState, start_run, wait_for_run
+from pipeline.spec import parse_run_input
+
+TEST_ENVIRONMENT = {"N2N_RUNNER_IDLE_S": "20", "N2N_TIME_SCALE": "0.002"}
+
+
+class LocalStack:
+    """A stack deployed under a private home, with the helpers the tests share."""
+
+    def __init__(self, home: Path, name: str = "n2n", **parameters: str) -> None:
+        self.home = home
+        self.name = name
+        self.outputs = LocalDeployer(home=home).deploy(name, parameters)
+        self.conn = connect("local", home=home)
+
+    @property
+    def bucket(self) -> str:
+        return self.outputs["EgressBucketName"]
+
+    def start(self, name: str | None = None, **run_input) -> str:
+        return start_run(self.conn, self.name, parse_run_input(run_input), name)
+
+    def wait(self, arn: str, timeout_s: float = 120) -> RunState:
+        deadline = time.monotonic() + timeout_s
+
+        def guard(state, progress):
+            assert time.monotonic() < deadline, f"{arn} still {state.status} after {timeout_s}s"
+
+        return wait_for_run(self.conn, arn, guard, poll_s=0.1)
+
+    def run(self, name: str | None = None, **run_input) -> RunState:
+        return self.wait(self.start(name, **run_input))
+
+    def children(self, job_id: str) -> list[dict]:
+        """Every child of an array job (or the plain job itself), by index."""
+        batch = self.conn.batch
+        found = []
+        for status in ("SUCCEEDED", "FAILED"):
+            pages = batch.get_paginator("list_jobs").paginate(arrayJobId=job_id, jobStatus=status)
+            found.extend(job for page in pages for job in page["jobSummaryList"])
+        return sorted(found, key=lambda job: job["arrayProperties"]["index"])
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
+def worker_pids(home: Path) -> list[int]:
+    """The runner's long-lived worker processes (children of its forkserver)."""
+    runner = runner_pid(home)
+    return [worker for server in child_pids(runner) for worker in child_pids(server)]
+
+
+def stop_runner(home: Path) -> None:
+    """Kill the home's runner (and so its pool) if one is alive."""
+    if runner_alive(home):
+        pid = runner_pid(home)
+        for worker in worker_pids(home):
+            os.kill(worker, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while runner_alive(home) and time.monotonic() < deadline:
+            time.sleep(0.05)
