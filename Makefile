@@ -24,16 +24,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[notebook,dev]'
 	touch $(STAMP)
 
-# Tools whose pins clash with ours (checkov pins its own boto3) live in their own venv;
-# the ASL validator of the state machine comes from npm into the same folder.
+# Tools whose pins clash with ours (checkov pins its own boto3) live in their own venv.
 tools: $(TOOLS_STAMP)
 
 $(TOOLS_STAMP): Makefile
-	@command -v npm >/dev/null || { echo "make test needs npm (Node.js 18 or newer) to install asl-validator."; exit 1; }
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
 	$(TOOLS)/bin/python -m pip install --quiet 'checkov>=3.2,<4'
-	npm install --prefix $(TOOLS) --no-audit --no-fund --no-save --loglevel=error asl-validator@4
 	touch $(TOOLS_STAMP)
 
 lint: $(STAMP)
