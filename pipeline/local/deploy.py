@@ -60,8 +60,6 @@ class LocalDeployer:
         """Delete the stack (with ``purge``, its retained buckets, file systems and logs too)."""
         model = self.conn.cloudformation.model
         if model.get(stack) is None:
-            raise StackError(
-                f"Stack {stack} does not exist on the local backend: check --stack."
-            )
+            raise StackError(f"Stack {stack} does not exist on the local backend: check --stack.")
         removed = model.delete(stack, purge=purge)
         return [f"{r.type} {r.physical_id}" for r in removed]
