@@ -24,7 +24,7 @@ from pipeline.local.clients.base import service_model
 from pipeline.local.lambdas import LambdaFunctions, LocalFunction
 from pipeline.local.paths import bucket_folder, efs_folder, local_url
 from pipeline.local.shapes import to_api
-from pipeline.local.states import UnsupportedDefinition
+from pipeline.local.states import UnsupportedDefinition, validate_definition
 
 
 class ResourceError(N2NError):
@@ -266,12 +266,14 @@ class StateMachine(Provisioner):
             raise _fail(resource, f"has a definition that is not JSON: {error}.") from None
 
     def check(self, resource: Any, context: DeployContext) -> None:
-        from pipeline.local.integrations import validate_for_local
+        from pipeline.local.integrations import supports_resource
 
         try:
-            validate_for_local(json.loads(self.definition(resource)), resource.attributes["Name"])
+            validate_definition(json.loads(self.definition(resource)), supports_resource)
         except UnsupportedDefinition as error:
-            raise _fail(resource, f"cannot run locally: {error}") from None
+            raise ResourceError(
+                f"Resource {resource.logical_id} ({resource.type}): {error}"
+            ) from None
 
     def create(self, resource: Any, context: DeployContext) -> None:
         context.clients.sfn.create_state_machine(

@@ -15,6 +15,11 @@ def _date(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
 
 
+def _without_empty(item: dict[str, Any]) -> dict[str, Any]:
+    """``item`` without empty strings (the API leaves such members out)."""
+    return {key: value for key, value in item.items() if value != ""}
+
+
 class _Clients:
     """The sibling local clients a deploy drives, built on first use."""
 
@@ -94,26 +99,30 @@ class CloudFormationClient(LocalClient):
         stacks = []
         for name in names:
             record = self._stack("DescribeStacks", name)
-            stack = {
-                "StackId": record.stack_id,
-                "StackName": record.name,
-                "Description": record.description,
-                "Parameters": [
-                    {"ParameterKey": key, "ParameterValue": value}
-                    for key, value in record.parameters.items()
-                ],
-                "CreationTime": _date(record.created_ms),
-                "StackStatus": record.status,
-                "Outputs": [
-                    {
-                        "OutputKey": key,
-                        "OutputValue": output["value"],
-                        "Description": output["description"],
-                    }
-                    for key, output in record.outputs.items()
-                ],
-                "Tags": [],
-            }
+            stack = _without_empty(
+                {
+                    "StackId": record.stack_id,
+                    "StackName": record.name,
+                    "Description": record.description,
+                    "Parameters": [
+                        {"ParameterKey": key, "ParameterValue": value}
+                        for key, value in record.parameters.items()
+                    ],
+                    "CreationTime": _date(record.created_ms),
+                    "StackStatus": record.status,
+                    "Outputs": [
+                        _without_empty(
+                            {
+                                "OutputKey": key,
+                                "OutputValue": output["value"],
+                                "Description": output["description"],
+                            }
+                        )
+                        for key, output in record.outputs.items()
+                    ],
+                    "Tags": [],
+                }
+            )
             if record.updated_ms:
                 stack["LastUpdatedTime"] = _date(record.updated_ms)
             stacks.append(stack)
