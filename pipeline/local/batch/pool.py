@@ -3,7 +3,9 @@ subprocess for any other command.
 
 A command ``python -m MODULE ARGS`` whose MODULE is in :data:`IN_PROCESS_ENTRY_POINTS`
 runs inside a worker process that imported the entry point once and loops over tasks
-received over a pipe; its output lines come back with the exit code. Every execution is
+received over a socket; its output lines come back with the exit code. Worker processes
+are fresh interpreters (``python -m pipeline.local.batch.pool FD``), not forks: safe in a
+threaded runner, and they never re-import the caller's ``__main__``. Every execution is
 waitable (``fileno``) so the engine multiplexes them with
 ``multiprocessing.connection.wait``.
 """
@@ -12,23 +14,25 @@ from __future__ import annotations
 
 import importlib
 import io
-import multiprocessing
 import os
 import re
 import signal
+import socket
 import subprocess
+import sys
 import time
 import traceback
 from collections.abc import Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, Protocol
 
 IN_PROCESS_ENTRY_POINTS: dict[str, str] = {"pipeline.worker": "pipeline.worker.main:main"}
 """``python -m MODULE`` → ``module:function(argv, environ, out) -> exit code``."""
 
 PYTHON = re.compile(r"python(3(\.\d+)?)?")
-START_METHOD = "forkserver"
 
 
 def _ms() -> int:
@@ -106,11 +110,13 @@ def _entry(name: str, cache: dict[str, Any]) -> Any:
     return cache[name]
 
 
-def _serve(connection: Any) -> None:
-    """A worker process's body: run tasks from the pipe until it closes."""
+def _serve(connection: Connection) -> None:
+    """A worker process's body: run tasks from the connection until it closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     base = dict(os.environ)
     entries: dict[str, Any] = {}
+    for name in IN_PROCESS_ENTRY_POINTS.values():
+        _entry(name, entries)
     while True:
         try:
             entry, argv, environment = connection.recv()
@@ -129,19 +135,32 @@ def _serve(connection: Any) -> None:
         connection.send((int(code or 0), started, _ms(), sink.close_lines()))
 
 
-class _Worker:
-    """One long-lived worker process and its end of the pipe."""
+def _package_root() -> str:
+    import pipeline
 
-    def __init__(self, context: Any) -> None:
-        self.connection, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child,), daemon=True)
-        self.process.start()
-        child.close()
+    return str(Path(pipeline.__file__).resolve().parents[1])
+
+
+class _Worker:
+    """One long-lived worker process (``python -m pipeline.local.batch.pool FD``) and its
+    end of the socket pair it reads tasks from."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        path = os.pathsep.join(filter(None, [_package_root(), os.environ.get("PYTHONPATH")]))
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(theirs.fileno())],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path},
+            )
+        self.connection = Connection(ours.detach())
         self.instance = f"local-{self.process.pid}"
 
     def kill(self) -> None:
         self.process.kill()
-        self.process.join(5)
+        self.process.wait()
         self.connection.close()
 
 
@@ -216,10 +235,7 @@ class ExecutionPool:
     """Starts attempts: in a reusable worker process when the command allows, else as a
     subprocess. Worker processes are started on demand and replaced when they die."""
 
-    def __init__(self, start_method: str = START_METHOD) -> None:
-        self._context = multiprocessing.get_context(start_method)
-        if start_method == "forkserver":
-            self._context.set_forkserver_preload([__name__, "pipeline.worker.main"])
+    def __init__(self) -> None:
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
 
@@ -229,7 +245,7 @@ class ExecutionPool:
         if entry is None:
             return _SubprocessExecution(command, environment)
         while True:
-            worker = self._idle.pop() if self._idle else _Worker(self._context)
+            worker = self._idle.pop() if self._idle else _Worker()
             try:
                 worker.connection.send((entry[0], entry[1], environment))
             except OSError:
@@ -254,3 +270,7 @@ class ExecutionPool:
             worker.kill()
         self._idle.clear()
         self._busy.clear()
+
+
+if __name__ == "__main__":
+    _serve(Connection(int(sys.argv[1])))
