@@ -10,6 +10,7 @@ counts a unit's unmet edges. A dependency that already ended is looked up once, 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -44,7 +45,7 @@ def wire(
     for dependency in depends_on:
         kind, source_id = dependency.get("type"), dependency.get("jobId")
         if kind == "SEQUENTIAL" and source_id in (None, job.job_id) and job.is_array:
-            for previous, unit in zip(job.units, job.units[1:], strict=False):
+            for previous, unit in itertools.pairwise(job.units):
                 _edge(previous, None, unit, failed)
             continue
         source = jobs.get(source_id)
