@@ -1,0 +1,134 @@
+"""The local logs client: groups, streams, events and filter patterns, with the real
+paging tokens, responses validated against botocore's model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.local.batch.logs import StreamLog, append_streams, open_logs_db
+from pipeline.local.batch.patterns import PatternError, compile_pattern
+from pipeline.local.clients.logs import LogsClient
+
+from .test_batch_support import assert_shape
+
+GROUP = "/n2n/worker"
+
+
+def _step(index: int, step: str, records: int) -> str:
+    return json.dumps({"event": "n2n.step", "step": step, "index": index, "records": records})
+
+
+@pytest.fixture
+def logs(n2n_home):
+    client = LogsClient(n2n_home)
+    client.create_log_group(logGroupName=GROUP)
+    streams = [
+        StreamLog(
+            GROUP,
+            f"procure/default/task{index}",
+            1000 + index,
+            [(1000 + index, f"starting {index}"), (1001 + index, _step(index, "procure", index))],
+        )
+        for index in range(5)
+    ]
+    append_streams(open_logs_db(n2n_home), streams)
+    return client
+
+
+def test_groups(logs):
+    logs.put_retention_policy(logGroupName=GROUP, retentionInDays=7)
+    response = logs.describe_log_groups(logGroupNamePrefix="/n2n")
+    assert_shape("logs", "describe_log_groups", response)
+    (group,) = response["logGroups"]
+    assert group["logGroupName"] == GROUP and group["retentionInDays"] == 7
+    with pytest.raises(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_group(logGroupName=GROUP)
+    logs.delete_log_group(logGroupName=GROUP)
+    with pytest.raises(logs.exceptions.ResourceNotFoundException):
+        logs.describe_log_streams(logGroupName=GROUP)
+
+
+def test_streams_page_through_the_paginator(logs):
+    pages = list(
+        logs.get_paginator("describe_log_streams").paginate(
+            logGroupName=GROUP, PaginationConfig={"PageSize": 2}
+        )
+    )
+    for page in pages:
+        assert_shape("logs", "describe_log_streams", page)
+    names = [s["logStreamName"] for p in pages for s in p["logStreams"]]
+    assert names == [f"procure/default/task{i}" for i in range(5)]
+    latest = logs.describe_log_streams(logGroupName=GROUP, orderBy="LastEventTime", descending=True)
+    assert latest["logStreams"][0]["lastEventTimestamp"] == 1005
+
+
+def test_get_log_events_tokens(logs):
+    stream = "procure/default/task2"
+    head = logs.get_log_events(
+        logGroupName=GROUP, logStreamName=stream, startFromHead=True, limit=1
+    )
+    assert_shape("logs", "get_log_events", head)
+    assert head["events"][0]["message"] == "starting 2"
+    rest = logs.get_log_events(
+        logGroupName=GROUP, logStreamName=stream, nextToken=head["nextForwardToken"]
+    )
+    assert [e["message"] for e in rest["events"]] == [_step(2, "procure", 2)]
+    end = logs.get_log_events(
+        logGroupName=GROUP, logStreamName=stream, nextToken=rest["nextForwardToken"]
+    )
+    assert end["events"] == [] and end["nextForwardToken"] == rest["nextForwardToken"]
+    back = logs.get_log_events(
+        logGroupName=GROUP, logStreamName=stream, nextToken=rest["nextBackwardToken"]
+    )
+    assert [e["message"] for e in back["events"]] == ["starting 2"]
+    with pytest.raises(logs.exceptions.ResourceNotFoundException):
+        logs.get_log_events(logGroupName=GROUP, logStreamName="nope")
+
+
+def test_filter_log_events_json_pattern_and_pages(logs):
+    pattern = '{ $.event = "n2n.step" && ($.records >= 3 || $.index = 0) }'
+    pages = list(
+        logs.get_paginator("filter_log_events").paginate(
+            logGroupName=GROUP, filterPattern=pattern, PaginationConfig={"PageSize": 1}
+        )
+    )
+    for page in pages:
+        assert_shape("logs", "filter_log_events", page)
+    found = [json.loads(e["message"])["index"] for p in pages for e in p["events"]]
+    assert found == [0, 3, 4]
+    terms = logs.filter_log_events(logGroupName=GROUP, filterPattern='"starting 1"')["events"]
+    assert [e["logStreamName"] for e in terms] == ["procure/default/task1"]
+    with pytest.raises(logs.exceptions.InvalidParameterException):
+        logs.filter_log_events(logGroupName=GROUP, filterPattern="{ $.a = }")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message", "expected"),
+    [
+        ("", "anything", True),
+        ("ERROR", "an ERROR here", True),
+        ("ERROR timeout", "ERROR but no t-word", False),
+        ("?ERROR ?WARN", "WARN: x", True),
+        ("ERROR -retry", "ERROR then retry", False),
+        ('{ $.event = "n2n.step" }', '{"event": "n2n.step"}', True),
+        ('{ $.event = "n2n.*" }', '{"event": "n2n.error"}', True),
+        ('{ $.event != "n2n.step" }', '{"event": "n2n.error"}', True),
+        ("{ $.records > 4 }", '{"records": 5}', True),
+        ("{ $.records <= 4.5 }", '{"records": 5}', False),
+        ("{ $.records = 5 }", '{"records": "5"}', False),
+        ("{ $.a.b[1] = 2 }", '{"a": {"b": [1, 2]}}', True),
+        ("{ $.ok IS TRUE }", '{"ok": true}', True),
+        ("{ $.gone NOT EXISTS }", "{}", True),
+        ('{ $.event = "x" }', "not json", False),
+    ],
+)
+def test_patterns(pattern, message, expected):
+    assert compile_pattern(pattern)(message) is expected
+
+
+@pytest.mark.parametrize("pattern", ["{ $.a > x }", "[ip, user]", "{ $.a = 1", "{ a = 1 }"])
+def test_patterns_rejected(pattern):
+    with pytest.raises(PatternError):
+        compile_pattern(pattern)
