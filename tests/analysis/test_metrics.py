@@ -1,0 +1,165 @@
+"""Metrics on hand-made timelines with known answers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.analysis.metrics import (
+    FARGATE_PRICES,
+    compute_metrics,
+    estimated_cost,
+    lag,
+    peak_running,
+    running_curve,
+)
+from tests.analysis import timelines
+
+ONE_USD_PER_VCPU_SECOND = {"usd_per_vcpu_hour": 3600.0, "usd_per_gb_hour": 0.0}
+
+
+def metrics_of(spans, **options) -> dict:
+    """Metrics of a hand-made timeline, checked to be strict JSON."""
+    built = timelines.build(spans, failed=options.pop("failed", ()))
+    metrics = compute_metrics(built, **options)
+    json.dumps(metrics, allow_nan=False)
+    return metrics
+
+
+def test_strict_barrier_has_no_early_starts_and_matches_the_barrier_model() -> None:
+    metrics = metrics_of(timelines.BARRIER)
+    assert metrics["makespan_s"] == 11
+    assert metrics["early_start_fraction"] == {"process": 0.0, "egress": 0.0}
+    assert metrics["lag_s"]["process"] == {"p50": 1.0, "p90": 2.6, "max": 3.0}
+    assert metrics["lag_s"]["egress"]["p50"] >= 0
+    assert metrics["peak_running"] == {"procure": 2, "process": 2, "egress": 2}
+    assert metrics["barrier_makespan_s"] == pytest.approx(metrics["makespan_s"])
+    assert metrics["n2n_gain"] == pytest.approx(0.0)
+
+
+def test_n_to_n_gains_over_the_barrier_with_the_same_run_times() -> None:
+    metrics = metrics_of(timelines.N_TO_N)
+    assert metrics["makespan_s"] == 8
+    assert metrics["early_start_fraction"] == pytest.approx({"process": 2 / 3, "egress": 2 / 3})
+    # Process never ran two children at once here, so the model gives it one slot.
+    assert metrics["peak_running"] == {"procure": 2, "process": 1, "egress": 2}
+    assert metrics["barrier_makespan_s"] == 5 + 5 + 3
+    assert metrics["n2n_gain"] == pytest.approx(1 - 8 / 13)
+
+
+def test_given_slots_feed_the_model() -> None:
+    metrics = metrics_of(timelines.N_TO_N, slots=dict.fromkeys(("procure", "process", "egress"), 2))
+    assert metrics["model"]["slots_source"] == "argument"
+    assert metrics["barrier_makespan_s"] == 11
+    assert metrics["n2n_gain"] == pytest.approx(3 / 11)
+    assert metrics["model"]["simulated_makespan_s"]["N_TO_N"] == 8
+
+
+def test_full_overlap_starts_every_later_child_early() -> None:
+    metrics = metrics_of(timelines.FULL_OVERLAP)
+    assert metrics["early_start_fraction"] == {"process": 1.0, "egress": 1.0}
+
+
+def test_one_straggler() -> None:
+    metrics = metrics_of(timelines.STRAGGLER)
+    assert metrics["makespan_s"] == 15
+    assert metrics["early_start_fraction"] == {"process": 0.75, "egress": 0.75}
+    assert metrics["lag_s"]["process"] == pytest.approx({"p50": 0.5, "p90": 1.55, "max": 2.0})
+    assert metrics["lag_s"]["egress"] == {"p50": 1.0, "p90": 1.0, "max": 1.0}
+    assert metrics["peak_running"] == {"procure": 4, "process": 3, "egress": 3}
+    # Barrier on 4/3/3 slots: procure ends at 10, process at 12, egress at 14. The
+    # straggler's chain cannot overlap and its lags cost more than N_TO_N saves.
+    assert metrics["barrier_makespan_s"] == 14
+    assert metrics["n2n_gain"] == pytest.approx(1 - 15 / 14)
+    assert metrics["n2n_gain"] < 0
+
+
+def test_failed_children_are_counted_but_not_in_run_time_statistics() -> None:
+    metrics = metrics_of(timelines.WITH_FAILURE, failed={("process", 1)})
+    assert metrics["children"]["process"] == {"total": 3, "succeeded": 2, "failed": 1}
+    assert metrics["children"]["egress"] == {"total": 3, "succeeded": 2, "failed": 1}
+    assert metrics["run_s"]["process"] == pytest.approx({"p50": 3.0, "p90": 3.8})
+    assert metrics["queue_s"]["process"] == {"p50": 1.0, "p90": 1.0}
+    assert metrics["lag_s"]["process"]["max"] == 0.0
+    assert metrics["records"] == 20.0
+    assert metrics["records_per_s"] == pytest.approx(20 / 101)
+
+
+def test_lag_per_index_is_missing_for_failed_children() -> None:
+    lags = lag(timelines.build(timelines.WITH_FAILURE, failed={("process", 1)}))
+    assert list(lags.columns) == ["step", "array_index", "lag_s"]
+    process = lags[lags["step"] == "process"].set_index("array_index")["lag_s"]
+    assert process[0] == 0.0 and process[2] == 0.0 and process.isna()[1]
+
+
+def test_running_curve_is_a_step_function_per_step() -> None:
+    curve = running_curve(timelines.build(timelines.BARRIER))
+    assert list(curve.columns) == ["time", "step", "running", "elapsed_s"]
+    procure = curve[curve["step"] == "procure"]
+    assert list(zip(procure["elapsed_s"], procure["running"], strict=True)) == [
+        (0, 2),
+        (2, 2),
+        (4, 1),
+        (5, 0),
+    ]
+    assert str(curve["time"].dt.tz) == "UTC"
+
+
+def test_cost_bills_every_child_that_ran_with_a_minimum() -> None:
+    built = timelines.build(timelines.WITH_FAILURE, failed={("process", 1)})
+    per_second = estimated_cost(built, prices={**ONE_USD_PER_VCPU_SECOND, "minimum_billed_s": 0})
+    assert per_second["total_usd"] == pytest.approx(3 * 1 + 2 + 51 + 4 + 1 + 1)
+    with_minimum = estimated_cost(built, prices=ONE_USD_PER_VCPU_SECOND)
+    assert with_minimum["total_usd"] == pytest.approx(8 * 60)
+    assert with_minimum["prices"]["minimum_billed_s"] == FARGATE_PRICES["minimum_billed_s"]
+
+
+def test_cost_resources_come_from_the_argument_then_the_timeline_then_the_default() -> None:
+    built = timelines.build(
+        timelines.ONE_NODE, attrs={"resources": {"procure": {"vcpus": 2.0, "memory_mib": 4096}}}
+    )
+    cost = estimated_cost(built, resources={"egress": {"vcpus": 0.25, "memory_mib": 512}})
+    assert cost["resources"] == {
+        "procure": {"vcpus": 2.0, "memory_mib": 4096.0, "source": "timeline"},
+        "process": {"vcpus": 1.0, "memory_mib": 2048.0, "source": "default"},
+        "egress": {"vcpus": 0.25, "memory_mib": 512.0, "source": "argument"},
+    }
+    usd_per_s = {
+        step: (r["vcpus"] * 0.04048 + r["memory_mib"] / 1024 * 0.004445) / 3600
+        for step, r in cost["resources"].items()
+    }
+    assert cost["by_step_usd"] == pytest.approx({step: 60 * usd_per_s[step] for step in usd_per_s})
+
+
+def test_default_prices_are_recorded_in_the_metrics() -> None:
+    metrics = metrics_of(timelines.N_TO_N)
+    assert metrics["cost"]["prices"] == FARGATE_PRICES
+    assert metrics["estimated_compute_cost_usd"] == metrics["cost"]["total_usd"] > 0
+
+
+def test_one_node_run() -> None:
+    metrics = metrics_of(timelines.ONE_NODE)
+    assert metrics["makespan_s"] == 6
+    assert metrics["early_start_fraction"] == {"process": 0.0, "egress": 0.0}
+    assert metrics["lag_s"]["egress"] == {"p50": 0.5, "p90": 0.5, "max": 0.5}
+    assert metrics["peak_running"] == {"procure": 1, "process": 1, "egress": 1}
+    assert metrics["barrier_makespan_s"] == 4.5
+    assert metrics["children"]["egress"] == {"total": 1, "succeeded": 1, "failed": 0}
+
+
+def test_steps_that_never_started_do_not_break_the_metrics() -> None:
+    metrics = metrics_of(timelines.NEVER_STARTED, failed={("procure", 0), ("procure", 1)})
+    assert metrics["makespan_s"] == 1
+    assert metrics["early_start_fraction"] == {"process": None, "egress": None}
+    assert metrics["lag_s"]["process"] == {"p50": None, "p90": None, "max": None}
+    assert metrics["peak_running"] == {"procure": 2, "process": 0, "egress": 0}
+    assert metrics["barrier_makespan_s"] == 1
+    assert metrics["records_per_s"] is None
+
+
+def test_execution_attributes_are_carried_when_present() -> None:
+    attrs = {"execution_name": "run-1", "input": {"id_count": 3, "dependency": "N_TO_N"}}
+    metrics = compute_metrics(timelines.build(timelines.ONE_NODE, attrs=attrs))
+    assert metrics["execution"] == attrs
+    assert peak_running(timelines.build(timelines.ONE_NODE))["egress"] == 1
