@@ -3,9 +3,10 @@ subprocess for any other command.
 
 A command ``python -m MODULE ARGS`` whose MODULE is in :data:`IN_PROCESS_ENTRY_POINTS`
 runs inside a worker process that imported the entry point once and loops over tasks
-received over a socket; its output lines come back with the exit code. Worker processes
-are fresh interpreters (``python -m pipeline.local.batch.pool FD``), not forks: safe in a
-threaded runner, and they never re-import the caller's ``__main__``. Every execution is
+received over a pipe; its output lines come back with the exit code. Worker processes
+come from multiprocessing's forkserver (safe in the threaded runner); like any
+forkserver child they import the caller's ``__main__``, so a script that runs the engine
+in-process needs the usual ``if __name__ == "__main__":`` guard. Every execution is
 waitable (``fileno``) so the engine multiplexes them with
 ``multiprocessing.connection.wait``.
 """
@@ -14,24 +15,25 @@ from __future__ import annotations
 
 import importlib
 import io
+import multiprocessing
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 import traceback
 from collections.abc import Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any, Protocol
 
 IN_PROCESS_ENTRY_POINTS: dict[str, str] = {"pipeline.worker": "pipeline.worker.main:main"}
 """``python -m MODULE`` → ``module:function(argv, environ, out) -> exit code``."""
 
+PRELOAD = [name.partition(":")[0] for name in IN_PROCESS_ENTRY_POINTS.values()]
+START_METHOD = "forkserver"
+"""Worker processes fork from a clean server process, never from the threaded engine."""
 PYTHON = re.compile(r"python(3(\.\d+)?)?")
 
 
@@ -135,32 +137,19 @@ def _serve(connection: Connection) -> None:
         connection.send((int(code or 0), started, _ms(), sink.close_lines()))
 
 
-def _package_root() -> str:
-    import pipeline
-
-    return str(Path(pipeline.__file__).resolve().parents[1])
-
-
 class _Worker:
-    """One long-lived worker process (``python -m pipeline.local.batch.pool FD``) and its
-    end of the socket pair it reads tasks from."""
+    """One long-lived worker process and its end of the pipe."""
 
-    def __init__(self) -> None:
-        ours, theirs = socket.socketpair()
-        path = os.pathsep.join(filter(None, [_package_root(), os.environ.get("PYTHONPATH")]))
-        with theirs:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(theirs.fileno())],
-                pass_fds=[theirs.fileno()],
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONPATH": path},
-            )
-        self.connection = Connection(ours.detach())
+    def __init__(self, context: Any) -> None:
+        self.connection, theirs = context.Pipe()
+        self.process = context.Process(target=_serve, args=(theirs,), daemon=True)
+        self.process.start()
+        theirs.close()
         self.instance = f"local-{self.process.pid}"
 
     def kill(self) -> None:
         self.process.kill()
-        self.process.wait()
+        self.process.join()
         self.connection.close()
 
 
@@ -236,6 +225,8 @@ class ExecutionPool:
     subprocess. Worker processes are started on demand and replaced when they die."""
 
     def __init__(self) -> None:
+        self._context = multiprocessing.get_context(START_METHOD)
+        self._context.set_forkserver_preload([__name__, *PRELOAD])
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
 
@@ -245,7 +236,7 @@ class ExecutionPool:
         if entry is None:
             return _SubprocessExecution(command, environment)
         while True:
-            worker = self._idle.pop() if self._idle else _Worker()
+            worker = self._idle.pop() if self._idle else _Worker(self._context)
             try:
                 worker.connection.send((entry[0], entry[1], environment))
             except OSError:
@@ -270,7 +261,3 @@ class ExecutionPool:
             worker.kill()
         self._idle.clear()
         self._busy.clear()
-
-
-if __name__ == "__main__":
-    _serve(Connection(int(sys.argv[1])))
