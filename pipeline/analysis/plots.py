@@ -47,7 +47,7 @@ MARKS: dict[str, dict[str, Any]] = {
     },
     "retried": {
         "select": lambda timeline: (timeline["status"] == "SUCCEEDED") & (timeline["attempts"] > 1),
-        "style": {"marker": "|", "color": "#000000", "s": 18.0},
+        "style": {"marker": "|", "color": "#000000", "s": 48.0},
     },
 }
 ELAPSED = "time since the run's first child was created (s)"
