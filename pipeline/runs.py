@@ -63,47 +63,55 @@ def latest_execution(conn: Any, stack: str) -> str:
     return page["executions"][0]["executionArn"]
 
 
-def _history(conn: Any, arn: str) -> list[dict[str, Any]]:
-    pages = conn.sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
-    return [event for page in pages for event in page["events"]]
-
-
 @dataclass
 class RunState:
     """What is known of one execution: status, workflow id, its three Batch jobs."""
 
     execution_arn: str
     status: str
+    name: str = ""
     workflow_id: str | None = None
     jobs: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     cause: str | None = None
     input: dict[str, Any] = field(default_factory=dict)
+    started_at: Any = None
+    stopped_at: Any = None
+
+
+def _read_task_output(state: RunState, details: dict[str, Any]) -> None:
+    output = json.loads(details.get("output") or "null")
+    if details.get("resourceType") == "batch":
+        match = _STEP_IN_NAME.search(output.get("JobName", ""))
+        if match:
+            state.jobs[match.group(1)] = output["JobId"]
+    elif isinstance(output, dict) and state.workflow_id is None:
+        payload = output.get("Payload", output)
+        if isinstance(payload, dict) and "workflow_id" in payload:
+            state.workflow_id = payload["workflow_id"]
 
 
 def run_state(conn: Any, arn: str) -> RunState:
-    """The execution's status and, from its history, its workflow id and parent jobs."""
+    """The execution's status and, from the start of its history, its workflow id and
+    parent jobs (the history is read only until the three jobs are found)."""
     described = conn.sfn.describe_execution(executionArn=arn)
     state = RunState(
         arn,
         described["status"],
+        name=described.get("name", ""),
         error=described.get("error"),
         cause=described.get("cause"),
         input=json.loads(described.get("input") or "{}"),
+        started_at=described.get("startDate"),
+        stopped_at=described.get("stopDate"),
     )
-    for event in _history(conn, arn):
-        details = event.get("taskSucceededEventDetails")
-        if not details:
-            continue
-        output = json.loads(details.get("output") or "null")
-        if details.get("resourceType") == "batch":
-            match = _STEP_IN_NAME.search(output.get("JobName", ""))
-            if match:
-                state.jobs[match.group(1)] = output["JobId"]
-        elif isinstance(output, dict) and state.workflow_id is None:
-            payload = output.get("Payload", output)
-            if isinstance(payload, dict) and "workflow_id" in payload:
-                state.workflow_id = payload["workflow_id"]
+    pages = conn.sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+    for page in pages:
+        for event in page["events"]:
+            if "taskSucceededEventDetails" in event:
+                _read_task_output(state, event["taskSucceededEventDetails"])
+        if len(state.jobs) == len(STEPS):
+            break
     return state
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.local.e2e import TEST_ENVIRONMENT, LocalStack, stop_runner
+
 
 @pytest.fixture(autouse=True)
 def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,3 +28,21 @@ def n2n_home(tmp_path, monkeypatch: pytest.MonkeyPatch):
     home = tmp_path / "n2n-home"
     monkeypatch.setenv("N2N_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="module")
+def local_env():
+    """Runner and time-scale settings for a module of local runs (restored afterwards)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in TEST_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        yield patch
+
+
+@pytest.fixture(scope="module")
+def local_stack(tmp_path_factory, local_env):
+    """The pipeline stack deployed on a private local home; its runner is killed at the end."""
+    home = tmp_path_factory.mktemp("home")
+    local_env.setenv("N2N_HOME", str(home))
+    yield LocalStack(home)
+    stop_runner(home)

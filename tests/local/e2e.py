@@ -73,6 +73,21 @@ def worker_pids(home: Path) -> list[int]:
     return [worker for server in child_pids(runner) for worker in child_pids(server)]
 
 
+def busy_worker(home: Path, timeout_s: float = 30) -> int:
+    """A worker process that is running a child right now (its CPU state is R)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for pid in worker_pids(home):
+            try:
+                state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state == "R":
+                return pid
+        time.sleep(0.01)
+    raise AssertionError("no worker process was busy")
+
+
 def stop_runner(home: Path) -> None:
     """Kill the home's runner (and so its pool) if one is alive."""
     if runner_alive(home):

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.results import id_counts, run_summary
 from pipeline.runs import run_state
-from tests.local.e2e import stop_runner, worker_pids
+from tests.local.e2e import busy_worker, stop_runner
 
 
 def assert_every_id_once(stack, workflow_id, id_count):
@@ -119,12 +119,7 @@ def test_bad_input_fails_the_execution_early_and_writes_nothing(local_stack):
 
 def test_a_killed_worker_process_fails_its_attempt_and_the_run_goes_on(local_stack):
     arn = local_stack.start(id_count=40, ids_per_node=4, work={"compute_ms_per_id": 40})
-    deadline = time.monotonic() + 30
-    while not worker_pids(local_stack.home) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    victim = worker_pids(local_stack.home)[0]
-    os.kill(victim, signal.SIGKILL)
+    os.kill(busy_worker(local_stack.home), signal.SIGKILL)
     state = local_stack.wait(arn)
     assert state.status == "SUCCEEDED", state.cause
     reasons = [

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.local.batch.models import JobSpec
+from pipeline.local.paths import S3_SCHEME, efs_folder, local_url
 
 VOLUME_FOLDERS: dict[str, Callable[[Path, dict[str, Any], str], Path]] = {
-    "efsVolumeConfiguration": lambda home, conf, _name: (
-        home / "efs" / conf["fileSystemId"] / conf.get("rootDirectory", "/").lstrip("/")
+    "efsVolumeConfiguration": lambda home, conf, _name: efs_folder(
+        home, conf["fileSystemId"], conf.get("rootDirectory", "/")
     ),
     "host": lambda home, conf, name: (
         Path(conf["sourcePath"]) if conf.get("sourcePath") else home / "volumes" / name
@@ -45,8 +46,8 @@ def mount_table(home: Path, spec: JobSpec) -> list[tuple[str, str]]:
 
 def local_value(value: str, home: Path, mounts: Sequence[tuple[str, str]]) -> str:
     """``value`` with an S3 URL or a container path replaced by its local counterpart."""
-    if value.startswith("s3://"):
-        return f"file://{Path(home) / 's3'}/{value[5:]}"
+    if value.startswith(S3_SCHEME):
+        return local_url(value, home)
     for container_path, folder in mounts:
         if value == container_path:
             return folder

@@ -457,6 +457,10 @@ class BatchClient(LocalClient):
             value = request.get(key, definition.get(key))
             if value is not None:
                 detail[key] = value
+        # botocore's model requires startedAt; AWS leaves it out until a job starts. A job
+        # that has not started reports when it ended (or was created): its empty attempts
+        # list is what tells that it never ran.
+        detail.setdefault("startedAt", source["stopped_at"] or row["created_at"])
         if child is not None:
             detail["arrayProperties"] = {"index": child["idx"]}
         elif row["array_size"] is not None:

@@ -1,0 +1,45 @@
+"""The worker's ``n2n.step`` lines through CloudWatch Logs Insights (large runs on AWS):
+one query per step, each under the 10,000-row limit of a query's results."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from pipeline.runs import STEPS
+
+QUERY = (
+    'fields @message | filter event = "n2n.step" and workflow_id = "{workflow_id}" '
+    'and step = "{step}" | limit 10000'
+)
+POLL_S = 1.0
+DONE = frozenset({"Complete", "Failed", "Cancelled", "Timeout"})
+
+
+def _epoch_s(moment: datetime | None, default: float) -> int:
+    return int(moment.timestamp()) if moment else int(default)
+
+
+def step_events(
+    logs: Any,
+    group: str,
+    workflow_id: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The parsed ``n2n.step`` events of one workflow, step by step."""
+    window = {
+        "startTime": _epoch_s(start, 0) - 60,
+        "endTime": _epoch_s(end, time.time()) + 60,
+    }
+    for step in STEPS:
+        query = QUERY.format(workflow_id=workflow_id, step=step)
+        query_id = logs.start_query(logGroupName=group, queryString=query, **window)["queryId"]
+        while (result := logs.get_query_results(queryId=query_id))["status"] not in DONE:
+            time.sleep(POLL_S)
+        for row in result["results"]:
+            fields = {field["field"]: field["value"] for field in row}
+            yield json.loads(fields["@message"])
