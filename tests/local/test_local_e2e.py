@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.results import id_counts, run_summary
 from pipeline.runs import run_state
-from tests.local.e2e import busy_worker, stop_runner
+from tests.local.e2e import assert_aws_shape, busy_worker, stop_runner
 
 
 def assert_every_id_once(stack, workflow_id, id_count):
@@ -171,6 +171,11 @@ def test_exhausted_retries_fail_the_run_and_leave_no_partial_files(fragile_stack
         if child["arrayProperties"]["index"] in failed:
             assert child["status"] == "FAILED"
             assert child["statusReason"] == "Dependent Job failed"
+    never_ran = fragile_stack.conn.batch.describe_jobs(
+        jobs=[f"{state.jobs['process']}:{index}" for index in sorted(failed)]
+    )
+    assert all(job["attempts"] == [] for job in never_ran["jobs"])
+    assert_aws_shape("batch", "describe_jobs", never_ran)
     leftovers = [
         p for p in fragile_stack.home.rglob("*") if p.name.endswith(".tmp") and p.is_file()
     ]

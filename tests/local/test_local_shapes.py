@@ -3,16 +3,9 @@ botocore's Stubber, which validates it against the real output shape."""
 
 from __future__ import annotations
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-
-def assert_aws_shape(service: str, operation: str, response: dict) -> None:
-    """Raise when ``response`` breaks the output shape of ``service.operation``."""
-    client = boto3.client(service, region_name="us-east-1")
-    body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
-    Stubber(client).add_response(operation, body)
+from tests.local.e2e import assert_aws_shape
 
 
 @pytest.fixture(scope="module")
