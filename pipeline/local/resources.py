@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import botocore
 from botocore.exceptions import ClientError, ParamValidationError
 
 from pipeline.errors import N2NError
@@ -113,61 +114,37 @@ def _call(resource: Any, method: Any, request: Mapping[str, Any]) -> Any:
         raise _fail(resource, f"was rejected: {error}") from None
 
 
-class ComputeEnvironment(Provisioner):
-    """A Batch compute environment: its MaxvCpus is the local capacity of its queue."""
+class BatchFleet(Provisioner):
+    """A Batch compute environment or job queue (``noun``), created, updated and deleted
+    through the batch client's operations of that noun."""
+
+    def __init__(self, noun: str, updatable: tuple[str, ...]) -> None:
+        self.noun = noun
+        self.operation = botocore.xform_name(noun)
+        self.key = noun[0].lower() + noun[1:]
+        self.updatable = updatable
 
     def _request(self, resource: Any) -> dict:
-        params = {**resource.properties, "ComputeEnvironmentName": _batch_name(resource)}
-        return _request(resource, "batch", "CreateComputeEnvironment", params)
+        params = {**resource.properties, f"{self.noun}Name": _batch_name(resource)}
+        return _request(resource, "batch", f"Create{self.noun}", params)
+
+    def _method(self, context: DeployContext, verb: str) -> Any:
+        return getattr(context.clients.batch, f"{verb}_{self.operation}")
 
     def check(self, resource: Any, context: DeployContext) -> None:
         self._request(resource)
 
     def create(self, resource: Any, context: DeployContext) -> None:
-        _call(resource, context.clients.batch.create_compute_environment, self._request(resource))
+        _call(resource, self._method(context, "create"), self._request(resource))
 
     def update(self, old: Any, new: Any, context: DeployContext) -> None:
         request = self._request(new)
-        resources = request.get("computeResources", {})
-        _call(
-            new,
-            context.clients.batch.update_compute_environment,
-            {
-                "computeEnvironment": new.physical_id,
-                "state": request.get("state", "ENABLED"),
-                "computeResources": {"maxvCpus": resources["maxvCpus"]} if resources else {},
-            },
-        )
+        fields = {key: request[key] for key in self.updatable if key in request}
+        _call(new, self._method(context, "update"), {self.key: new.physical_id, **fields})
 
     def delete(self, resource: Any, context: DeployContext, purge: bool) -> None:
-        batch = context.clients.batch
-        batch.update_compute_environment(computeEnvironment=resource.physical_id, state="DISABLED")
-        batch.delete_compute_environment(computeEnvironment=resource.physical_id)
-
-
-class JobQueue(Provisioner):
-    """A Batch job queue on its compute environments."""
-
-    def _request(self, resource: Any) -> dict:
-        params = {**resource.properties, "JobQueueName": _batch_name(resource)}
-        return _request(resource, "batch", "CreateJobQueue", params)
-
-    def check(self, resource: Any, context: DeployContext) -> None:
-        self._request(resource)
-
-    def create(self, resource: Any, context: DeployContext) -> None:
-        _call(resource, context.clients.batch.create_job_queue, self._request(resource))
-
-    def update(self, old: Any, new: Any, context: DeployContext) -> None:
-        request = self._request(new)
-        keep = ("priority", "computeEnvironmentOrder", "state")
-        fields = {key: request[key] for key in keep if key in request}
-        _call(new, context.clients.batch.update_job_queue, {"jobQueue": new.physical_id, **fields})
-
-    def delete(self, resource: Any, context: DeployContext, purge: bool) -> None:
-        batch = context.clients.batch
-        batch.update_job_queue(jobQueue=resource.physical_id, state="DISABLED")
-        batch.delete_job_queue(jobQueue=resource.physical_id)
+        self._method(context, "update")(**{self.key: resource.physical_id, "state": "DISABLED"})
+        self._method(context, "delete")(**{self.key: resource.physical_id})
 
 
 class JobDefinition(Provisioner):
@@ -363,8 +340,12 @@ RECORDED_TYPES = frozenset(
 )
 
 PROVISIONERS: dict[str, Provisioner] = {
-    "AWS::Batch::ComputeEnvironment": ComputeEnvironment(),
-    "AWS::Batch::JobQueue": JobQueue(),
+    "AWS::Batch::ComputeEnvironment": BatchFleet(
+        "ComputeEnvironment", ("state", "computeResources", "serviceRole")
+    ),
+    "AWS::Batch::JobQueue": BatchFleet(
+        "JobQueue", ("state", "priority", "computeEnvironmentOrder")
+    ),
     "AWS::Batch::JobDefinition": JobDefinition(),
     "AWS::Lambda::Function": Function(),
     "AWS::StepFunctions::StateMachine": StateMachine(),

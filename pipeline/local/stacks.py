@@ -160,36 +160,18 @@ class Stacks:
         if update and not (changed or added or removed) and existing.template == body:
             raise NoChanges("No updates are to be performed.")
         verb = "UPDATE" if update else "CREATE"
-        self._event(
-            name, stack_id, name, stack_id, "AWS::CloudFormation::Stack", f"{verb}_IN_PROGRESS"
-        )
+        self._event(name, stack_id, f"{verb}_IN_PROGRESS")
         done: list[ResolvedResource] = []
         try:
             for resource in new.values():
                 if resource in added:
-                    self._event(
-                        name, stack_id, resource.logical_id, "", resource.type, "CREATE_IN_PROGRESS"
-                    )
+                    self._event(name, stack_id, "CREATE_IN_PROGRESS", resource)
                     provisioner(resource).create(resource, context)
                     done.append(resource)
-                    self._event(
-                        name,
-                        stack_id,
-                        resource.logical_id,
-                        resource.physical_id,
-                        resource.type,
-                        "CREATE_COMPLETE",
-                    )
+                    self._event(name, stack_id, "CREATE_COMPLETE", resource)
                 elif resource in changed:
                     provisioner(resource).update(old[resource.logical_id], resource, context)
-                    self._event(
-                        name,
-                        stack_id,
-                        resource.logical_id,
-                        resource.physical_id,
-                        resource.type,
-                        "UPDATE_COMPLETE",
-                    )
+                    self._event(name, stack_id, "UPDATE_COMPLETE", resource)
         except N2NError as error:
             undo = DeployContext(self.home, self.clients, {**old, **new})
             for resource in reversed(done):
@@ -201,9 +183,7 @@ class Stacks:
         for resource in reversed(removed):
             provisioner(resource).delete(resource, cleanup, purge=False)
         self._store(name, stack_id, f"{verb}_COMPLETE", body, resolved, existing)
-        self._event(
-            name, stack_id, name, stack_id, "AWS::CloudFormation::Stack", f"{verb}_COMPLETE"
-        )
+        self._event(name, stack_id, f"{verb}_COMPLETE")
         return self.get(name)
 
     def delete(self, name: str, *, purge: bool = False) -> list[ResolvedResource]:
@@ -280,7 +260,17 @@ class Stacks:
             self.db.execute("DELETE FROM resources WHERE stack_name = ?", (name,))
             self.db.execute("DELETE FROM events WHERE stack_name = ?", (name,))
 
-    def _event(self, name, stack_id, logical_id, physical_id, resource_type, status) -> None:
+    def _event(
+        self, name: str, stack_id: str, status: str, resource: ResolvedResource | None = None
+    ) -> None:
+        """Record a stack event: of ``resource``, or of the stack itself."""
+        logical_id, physical_id, kind = (
+            (resource.logical_id, resource.physical_id, resource.type)
+            if resource
+            else (name, stack_id, "AWS::CloudFormation::Stack")
+        )
+        if status == "CREATE_IN_PROGRESS" and resource:
+            physical_id = ""
         with self.db:
             self.db.execute(
                 "INSERT INTO events (stack_name, stack_id, event_id, logical_id, physical_id,"
@@ -291,7 +281,7 @@ class Stacks:
                     str(uuid.uuid4()),
                     logical_id,
                     physical_id,
-                    resource_type,
+                    kind,
                     status,
                     now_ms(),
                 ),

@@ -8,27 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.analysis.timeline import TIMELINE_COLUMNS
+
 T0 = pd.Timestamp("2024-05-01T12:00:00Z").as_unit("ns")
-COLUMNS = [
-    "step",
-    "step_order",
-    "job_id",
-    "parent_job_id",
-    "array_index",
-    "status",
-    "attempts",
-    "exit_code",
-    "status_reason",
-    "created_at",
-    "started_at",
-    "stopped_at",
-    "queue_s",
-    "run_s",
-    "records",
-    "load_s",
-    "compute_s",
-    "write_s",
-]
+COLUMNS = TIMELINE_COLUMNS
 Span = tuple[float, float] | None
 
 

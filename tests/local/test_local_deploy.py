@@ -92,7 +92,7 @@ def test_a_second_deploy_updates_the_same_stack(tmp_path, capsys):
     first = deployer.deploy("n2n", {})
     assert deployer.deploy("n2n", {}) == first
     assert "no changes" in capsys.readouterr().out
-    updated = deployer.deploy("n2n", {"RetryAttempts": "2"})
+    updated = deployer.deploy("n2n", {"RetryAttempts": "2", "ProcureMaxVcpus": "8"})
     assert updated["ProcureJobDefinitionArn"].endswith("n2n-procure:2")
     assert updated["StateMachineArn"] == first["StateMachineArn"]
     stacks = deployer.conn.cloudformation.describe_stacks()["Stacks"]
@@ -102,6 +102,9 @@ def test_a_second_deploy_updates_the_same_stack(tmp_path, capsys):
         jobDefinitions=[updated["ProcureJobDefinitionArn"]]
     )["jobDefinitions"][0]
     assert definition["retryStrategy"]["attempts"] == 2
+    environments = deployer.conn.batch.describe_compute_environments()["computeEnvironments"]
+    procure = next(e for e in environments if "Procure" in e["computeEnvironmentName"])
+    assert procure["computeResources"]["maxvCpus"] == 8
 
 
 def test_teardown_keeps_retained_data_unless_purged(tmp_path):
