@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline.analysis.simulate import predict, step_names
@@ -118,6 +119,27 @@ def running_curve(timeline: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True)[["time", "step", "running"]]
     out["elapsed_s"] = _seconds(out["time"], pd.Series(origin, index=out.index))
     return out
+
+
+def mean_running(timeline: pd.DataFrame, bins: int = 200) -> pd.DataFrame:
+    """Per step, the time-weighted mean of running children in ``bins`` equal slices of the
+    run: elapsed_s (slice start), step, running. Readable where children last milliseconds
+    and the exact curve flickers."""
+    curve = running_curve(timeline)
+    end = float(curve["elapsed_s"].max()) if len(curve) else 0.0
+    edges = np.linspace(0.0, end, bins + 1) if end > 0 else np.zeros(2)
+    width = np.diff(edges)
+    frames = []
+    for step, rows in curve.groupby("step", sort=False):
+        times = rows["elapsed_s"].to_numpy(float)
+        running = rows["running"].to_numpy(float)
+        area = np.concatenate(([0.0], np.cumsum(running[:-1] * np.diff(times))))
+        integral = np.interp(edges, times, area, right=area[-1])
+        mean = np.divide(np.diff(integral), width, out=np.zeros_like(width), where=width > 0)
+        frames.append(pd.DataFrame({"elapsed_s": edges[:-1], "step": step, "running": mean}))
+    return (
+        pd.concat(frames, ignore_index=True) if frames else curve[["elapsed_s", "step", "running"]]
+    )
 
 
 def peak_running(timeline: pd.DataFrame) -> dict[str, int]:

@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from pipeline.analysis.metrics import lag, running_curve
+from pipeline.analysis.metrics import lag, mean_running, running_curve
 from pipeline.analysis.simulate import step_names
 
 STYLE: dict[str, Any] = {
@@ -30,6 +30,7 @@ STYLE: dict[str, Any] = {
     "point_size": 6.0,
     "alpha": 0.5,
     "fill_alpha": 0.2,
+    "running_bins": 200,
     "grid_alpha": 0.3,
     # Outside the axes: never over the data, and no costly search for the "best" place.
     "legend": {
@@ -151,9 +152,16 @@ def gantt(timeline: pd.DataFrame) -> Figure:
 
 
 def running(timeline: pd.DataFrame) -> Figure:
-    """Children running over time, one step line per step: the N_TO_N overlap."""
-    figure, axes = _axes(timeline, "Running children per step", ELAPSED, "children running")
-    curve = running_curve(timeline)
+    """Children running over time, one step line per step: the N_TO_N overlap. When the
+    exact curve has far more changes than the plot has pixels to show (children of a few
+    milliseconds), it is drawn as the time-weighted mean over ``STYLE["running_bins"]``
+    slices instead, so it stays readable."""
+    exact = running_curve(timeline)
+    binned = len(exact) > STYLE["running_bins"] * 4
+    curve = mean_running(timeline, STYLE["running_bins"]) if binned else exact
+    label = "children running (mean per slice)" if binned else "children running"
+    figure, axes = _axes(timeline, "Running children per step", ELAPSED, label)
+    peaks = exact.groupby("step", sort=False)["running"].max()
     for order, step in enumerate(step_names(timeline), start=1):
         rows = curve[curve["step"] == step]
         color = step_color(step, order)
@@ -162,7 +170,7 @@ def running(timeline: pd.DataFrame) -> Figure:
             rows["running"],
             where="post",
             color=color,
-            label=f"{step} (peak {int(rows['running'].max())})",
+            label=f"{step} (peak {int(peaks.get(step, 0))})",
             rasterized=True,
         )
         axes.fill_between(

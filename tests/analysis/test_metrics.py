@@ -11,6 +11,7 @@ from pipeline.analysis.metrics import (
     compute_metrics,
     estimated_cost,
     lag,
+    mean_running,
     peak_running,
     running_curve,
 )
@@ -163,3 +164,14 @@ def test_execution_attributes_are_carried_when_present() -> None:
     metrics = compute_metrics(timelines.build(timelines.ONE_NODE, attrs=attrs))
     assert metrics["execution"] == attrs
     assert peak_running(timelines.build(timelines.ONE_NODE))["egress"] == 1
+
+
+def test_mean_running_is_the_time_weighted_mean_per_slice() -> None:
+    built = timelines.build(
+        {"procure": [(0.0, 1.0), (0.0, 2.0)], "process": [(1.0, 2.0), (2.0, 4.0)]}
+    )
+    means = mean_running(built, bins=4)
+    procure = means[means.step == "procure"]["running"].tolist()
+    process = means[means.step == "process"]["running"].tolist()
+    assert procure == pytest.approx([2.0, 1.0, 0.0, 0.0])
+    assert process == pytest.approx([0.0, 1.0, 1.0, 1.0])
