@@ -1,6 +1,8 @@
 """The EFS layout: the one module that knows where a run's files live.
 
-``{root}/{workflow_id}/{index}/prep/ids.json``, ``.../data/``, ``.../results/``.
+``{root}/{workflow_id}/{index}/prep/ids.json``, ``.../data/``, ``.../results/``; a rerun's
+own tree holds only ``{root}/{rerun_id}/index_map.json`` (child k runs node ``map[k]`` of
+the workflow it reruns).
 Every write is atomic (temp file in the same folder, fsync, ``os.replace``), so a retried
 or killed child never leaves a half-written file behind.
 """
@@ -17,6 +19,7 @@ from typing import Any
 IDS_FILE = "prep/ids.json"
 DATA_FILE = "data/values.json"
 RESULTS_FILE = "results/results.json"
+INDEX_MAP_FILE = "index_map.json"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,11 @@ class RunLayout:
     def node_dir(self, index: int) -> Path:
         """The folder of array node ``index``."""
         return self.workflow_dir / str(index)
+
+    @property
+    def index_map_path(self) -> Path:
+        """A rerun's list of the rerun workflow's indices, in array order."""
+        return self.workflow_dir / INDEX_MAP_FILE
 
     def ids_path(self, index: int) -> Path:
         """The node's list of ids, written by the prepare Lambda."""

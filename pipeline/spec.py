@@ -2,22 +2,28 @@
 
 Execution input (the state machine input)::
 
-    {"id_count": int, "ids_per_node": int, "work": {...}, "dependency": "N_TO_N" | "BARRIER"}
+    {"id_count": int, "ids_per_node": int, "work": {...}, "dependency": "N_TO_N" | "BARRIER",
+     "rerun_of": {"workflow_id": str, "indices": [int, ...]}}   # rerun_of optional
 
-Array size = ceil(id_count / ids_per_node), which must be 1..10,000.
+Array size = ceil(id_count / ids_per_node), which must be 1..10,000. A rerun runs only the
+listed indices of workflow ``rerun_of.workflow_id`` (same ids, same work): its jobs have
+``len(indices)`` children. At most 10,000 indices of at most four digits keep the input
+under 50 KiB, far below Step Functions' 256 KiB, so the list always travels inline.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from pipeline.errors import InvalidRunInput
 
 MAX_ARRAY_SIZE = 10_000
 DEPENDENCIES = ("N_TO_N", "BARRIER")
-RUN_KEYS = ("id_count", "ids_per_node", "work", "dependency")
+RUN_KEYS = ("id_count", "ids_per_node", "work", "dependency", "rerun_of")
+WORKFLOW_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,18 @@ class Work:
 
 
 @dataclass(frozen=True)
+class RerunOf:
+    """The workflow a rerun completes and the indices of it that it runs, in job order."""
+
+    workflow_id: str
+    indices: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``rerun_of`` input key."""
+        return {"workflow_id": self.workflow_id, "indices": list(self.indices)}
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """A validated execution input."""
 
@@ -60,11 +78,17 @@ class RunSpec:
     ids_per_node: int
     work: Work = field(default_factory=Work)
     dependency: str = "N_TO_N"
+    rerun_of: RerunOf | None = None
 
     @property
     def array_size(self) -> int:
-        """How many array children each step has."""
+        """How many array nodes the id range has."""
         return math.ceil(self.id_count / self.ids_per_node)
+
+    @property
+    def job_size(self) -> int:
+        """How many children each step's job has: every node, or the indices rerun."""
+        return len(self.rerun_of.indices) if self.rerun_of else self.array_size
 
     def node_ids(self, index: int) -> range:
         """The contiguous ids of array node ``index``."""
@@ -73,12 +97,15 @@ class RunSpec:
 
     def to_input(self) -> dict[str, Any]:
         """The execution input this spec was parsed from, with defaults filled in."""
-        return {
+        document = {
             "id_count": self.id_count,
             "ids_per_node": self.ids_per_node,
             "work": self.work.to_dict(),
             "dependency": self.dependency,
         }
+        if self.rerun_of:
+            document["rerun_of"] = self.rerun_of.to_dict()
+        return document
 
 
 def _integer(name: str, value: Any) -> int:
@@ -115,6 +142,28 @@ def parse_work(raw: Any) -> Work:
     return Work(**{name: _knob(name, WORK_KNOBS[name], raw[name]) for name in raw})
 
 
+def parse_rerun_of(raw: Any, array_size: int) -> RerunOf:
+    """Validate ``rerun_of``: a workflow id and distinct indices of its ``array_size`` nodes."""
+    if not isinstance(raw, dict) or set(raw) != {"workflow_id", "indices"}:
+        raise InvalidRunInput(
+            f"rerun_of must be an object with workflow_id and indices, not {raw!r}."
+        )
+    workflow_id, indices = raw["workflow_id"], raw["indices"]
+    if not isinstance(workflow_id, str) or not WORKFLOW_ID.match(workflow_id):
+        raise InvalidRunInput(f"rerun_of.workflow_id is not a workflow id: {workflow_id!r}.")
+    if not isinstance(indices, list) or not indices:
+        raise InvalidRunInput("rerun_of.indices must be a non-empty list of array indices.")
+    parsed = tuple(_integer("rerun_of.indices[]", index) for index in indices)
+    outside = [index for index in parsed if not 0 <= index < array_size]
+    if outside:
+        raise InvalidRunInput(
+            f"rerun_of.indices must lie in 0..{array_size - 1}, not {outside[0]}."
+        )
+    if len(set(parsed)) != len(parsed):
+        raise InvalidRunInput("rerun_of.indices must not repeat an index.")
+    return RerunOf(workflow_id, parsed)
+
+
 def parse_run_input(raw: Any, defaults: dict[str, Any] | None = None) -> RunSpec:
     """Parse and validate an execution input; ``defaults`` fill keys the input omits.
 
@@ -149,4 +198,6 @@ def parse_run_input(raw: Any, defaults: dict[str, Any] | None = None) -> RunSpec
             f"above the AWS Batch limit of {MAX_ARRAY_SIZE}: set ids_per_node to at least "
             f"{smallest}."
         )
+    if merged.get("rerun_of") is not None:
+        spec = replace(spec, rerun_of=parse_rerun_of(merged["rerun_of"], spec.array_size))
     return spec

@@ -313,15 +313,18 @@ def test_lambdas_point_at_the_handlers(resources: dict[str, Any]):
     }
 
 
-def test_watch_role_can_read_jobs_and_write_the_summary(resources: dict[str, Any]):
+def test_watch_role_can_read_jobs_and_update_the_summary(resources: dict[str, Any]):
     [policy] = resources["WatchFunctionRole"]["Properties"]["Policies"]
     granted = {}
     for statement in policy["PolicyDocument"]["Statement"]:
         actions = statement["Action"]
         for action in [actions] if isinstance(actions, str) else actions:
             granted[action] = statement["Resource"]
-    assert {"batch:DescribeJobs", "batch:ListJobs", "s3:PutObject"} <= set(granted)
-    assert granted["s3:PutObject"] == {"Fn::Sub": "${EgressBucket.Arn}/*"}
+    assert {"batch:DescribeJobs", "batch:ListJobs", "s3:PutObject", "s3:GetObject"} <= set(granted)
+    assert (
+        granted["s3:PutObject"] == granted["s3:GetObject"] == {"Fn::Sub": "${EgressBucket.Arn}/*"}
+    )
+    assert granted["s3:ListBucket"] == {"Fn::GetAtt": ["EgressBucket", "Arn"]}
 
 
 def test_schedule_sends_the_default_run(template: dict[str, Any], tmp_path: Path):

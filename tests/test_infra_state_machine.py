@@ -219,12 +219,35 @@ def test_runs_submit_three_chained_jobs(definition, prepared, ids, dependency, a
         assert environment == {
             "WORKFLOW_ID": "walk",
             "N2N_WORK": "States.JsonToString($.prepared.work)",
+            "N2N_RERUN_OF": "",
         }
         expected = None
         if previous:
             expected = [{"JobId": f"{previous}-job-id", **({"Type": link} if link else {})}]
         assert parameters.get("DependsOn") == expected
         previous = step
+
+
+@pytest.mark.parametrize("indices", [[3], [0, 2, 3]])
+def test_a_rerun_submits_its_indices_under_its_own_workflow(
+    definition, prepared, tmp_path, indices
+):
+    prepared(4, 1, "N_TO_N")
+    rerun = {
+        "id_count": 4,
+        "ids_per_node": 1,
+        "rerun_of": {"workflow_id": "walk", "indices": indices},
+    }
+    result = prepare({"execution_name": "again", "input": rerun}, {"EFS_MOUNT": str(tmp_path)})
+    submitted = walk(definition, result)
+    assert submitted[0][0].endswith("Array" if len(indices) > 1 else "Node")
+    for _, parameters in submitted:
+        size = parameters.get("ArrayProperties", {}).get("Size", 1)
+        assert size == len(indices)
+        overrides = parameters["ContainerOverrides"]["Environment"]
+        environment = {item["Name"]: item["Value"] for item in overrides}
+        assert (environment["WORKFLOW_ID"], environment["N2N_RERUN_OF"]) == ("again", "walk")
+    assert json.loads((tmp_path / "again" / "index_map.json").read_text()) == indices
 
 
 def test_the_watch_loop(definition: dict[str, Any]):
@@ -247,7 +270,8 @@ def test_the_watch_loop(definition: dict[str, Any]):
 
 def test_watch_gets_the_event_its_handler_reads(definition: dict[str, Any], tmp_path: Path):
     task = definition["States"]["Watch"]
-    data = {"prepared": {"workflow_id": "w1"}, "jobs": {s: {"JobId": f"{s}-id"} for s in STEPS}}
+    prepared = {"workflow_id": "w1", "rerun_of": ""}
+    data = {"prepared": prepared, "jobs": {s: {"JobId": f"{s}-id"} for s in STEPS}}
     event = fill(task["Parameters"], data)
 
     class Batch:

@@ -42,6 +42,7 @@ def test_ids_cover_the_range_once_and_the_last_node_is_short(tmp_path):
         "ids_per_node",
         "work",
         "dependency",
+        "rerun_of",
     }
     assert len(json.dumps(result)) < 1024
 

@@ -3,6 +3,10 @@
 Event: ``{"execution_name": str (optional), "input": {execution input}}``; an event
 without ``input`` is itself the execution input. Returns a small dict (never the ids:
 Step Functions payloads are capped at 256 KiB).
+
+A rerun (``rerun_of`` in the input) writes no ids: it checks that the nodes it reruns are
+still prepared under the original workflow and writes its index map in its own tree;
+``rerun_of`` in the result names the original workflow ("" for an ordinary run).
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import InvalidRunInput
 from pipeline.layout import RunLayout, atomic_write_json
-from pipeline.spec import RunSpec, parse_run_input
+from pipeline.spec import RerunOf, RunSpec, parse_run_input
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 WRITE_THREADS = 32
@@ -47,17 +52,40 @@ def write_node_ids(layout: RunLayout, spec: RunSpec) -> None:
         list(pool.map(write, range(spec.array_size)))
 
 
+def write_index_map(root: Path, rerun_id: str, rerun_of: RerunOf) -> None:
+    """Check the rerun nodes are still prepared, then write the rerun's index map."""
+    original = RunLayout(root, rerun_of.workflow_id)
+    with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(rerun_of.indices))) as pool:
+        prepared = list(pool.map(lambda i: original.ids_path(i).is_file(), rerun_of.indices))
+    if not all(prepared):
+        lost = rerun_of.indices[prepared.index(False)]
+        raise InvalidRunInput(
+            f"The prepared ids of workflow {rerun_of.workflow_id} are gone from EFS (node "
+            f"{lost} first): start a new run instead of a rerun."
+        )
+    atomic_write_json(RunLayout(root, rerun_id).index_map_path, list(rerun_of.indices))
+
+
 def prepare(event: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
-    """Validate the input, write the node tree and describe the run for the state machine."""
+    """Validate the input, write the node tree (or a rerun's index map) and describe the run
+    for the state machine."""
     raw = event["input"] if "input" in event else dict(event)
     spec = parse_run_input(raw, _defaults(environ))
     workflow_id = workflow_id_for(event.get("execution_name"))
-    write_node_ids(RunLayout(Path(environ["EFS_MOUNT"]), workflow_id), spec)
+    root = Path(environ["EFS_MOUNT"])
+    if spec.rerun_of:
+        write_index_map(root, workflow_id, spec.rerun_of)
+    else:
+        write_node_ids(RunLayout(root, workflow_id), spec)
     return {
         "workflow_id": workflow_id,
-        "array_size": spec.array_size,
-        "is_array": spec.array_size >= 2,
-        **spec.to_input(),
+        "array_size": spec.job_size,
+        "is_array": spec.job_size >= 2,
+        "id_count": spec.id_count,
+        "ids_per_node": spec.ids_per_node,
+        "work": spec.work.to_dict(),
+        "dependency": spec.dependency,
+        "rerun_of": spec.rerun_of.workflow_id if spec.rerun_of else "",
     }
 
 

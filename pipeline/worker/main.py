@@ -32,11 +32,9 @@ def main(argv: Sequence[str], environ: Mapping[str, str], out: TextIO = sys.stdo
         if step not in STEPS:
             raise N2NError(f"Name one step to run: {' | '.join(STEPS)} (got {list(argv)}).")
         settings = read_settings(environ)
-        context.update(
-            workflow_id=settings.workflow_id, index=settings.index, attempt=settings.attempt
-        )
+        context.update(settings.event_fields())
         if injected_failure(
-            settings.workflow_id,
+            settings.run_id,
             step,
             settings.index,
             settings.attempt,
