@@ -1,13 +1,16 @@
 """The watch Lambda: one ``describe_jobs`` call for the three parent jobs of a run.
 
-Event: ``{"workflow_id": str, "jobs": {"procure": id, "process": id, "egress": id}}``.
-Returns ``{"done", "succeeded", "steps": {step: {"status", "summary"}}}`` (plus
-``workflow_id`` and, once the run failed, a one-line ``cause``). When the run is done it
-writes ``{workflow_id}/_SUMMARY.json`` under ``EGRESS_URL``.
+Event: ``{"workflow_id": str, "rerun_of": str (optional), "jobs": {"procure": id,
+"process": id, "egress": id}}``. Returns ``{"done", "succeeded", "steps": {step:
+{"status", "summary"}}}`` (plus ``workflow_id`` and, once the run failed, a one-line
+``cause``). When the run is done it writes ``{workflow_id}/_SUMMARY.json`` under
+``EGRESS_URL``; a rerun instead appends what it recovered to the ``reruns`` list of the
+original workflow's summary, leaving the original's facts as they were.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -78,7 +81,9 @@ def watch(event: Mapping[str, Any], batch: Any, egress_url: str) -> dict[str, An
     }
     if done and not succeeded:
         result["cause"] = run_cause(steps)
-    if done:
+    if done and event.get("rerun_of"):
+        add_rerun(open_store(egress_url), event["rerun_of"], result)
+    elif done:
         summary = {
             **result,
             "finished_at": datetime.now(UTC).isoformat(),
@@ -86,6 +91,28 @@ def watch(event: Mapping[str, Any], batch: Any, egress_url: str) -> dict[str, An
         }
         open_store(egress_url).put(f"{event['workflow_id']}/_SUMMARY.json", dump_json(summary))
     return result
+
+
+def add_rerun(store: Any, original: str, result: Mapping[str, Any]) -> None:
+    """Append a finished rerun to the original workflow's summary: its children, how many
+    of them it recovered (egress succeeded) and how many are still missing."""
+    key = f"{original}/_SUMMARY.json"
+    summary = json.loads(store.get(key)) if store.size(key) is not None else {}
+    egress = result["steps"][STEP_ORDER[-1]]["summary"]
+    children = sum(egress.values())
+    recovered = egress.get("SUCCEEDED", 0)
+    entry = {
+        "workflow_id": result["workflow_id"],
+        "finished_at": datetime.now(UTC).isoformat(),
+        "succeeded": result["succeeded"],
+        "children": children,
+        "recovered": recovered,
+        "still_missing": children - recovered,
+        **({"cause": result["cause"]} if "cause" in result else {}),
+    }
+    summary.setdefault("workflow_id", original)
+    summary["reruns"] = [*summary.get("reruns", []), entry]
+    store.put(key, dump_json(summary))
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
