@@ -1,0 +1,59 @@
+"""``n2n rerun``: rerun the indices of an execution whose results are missing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pipeline.cli import Command, register
+from pipeline.commands.options import add_backend_options, connect_from
+from pipeline.operations.executions import execution_arn
+from pipeline.operations.rerun import NothingToRerun, rerun_missing
+from pipeline.operations.watching import watch_with_bars
+from pipeline.runs import run_state
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_backend_options(parser)
+    parser.add_argument("execution_arn", nargs="?", help="the execution (or use --latest)")
+    parser.add_argument("--latest", action="store_true", help="the stack's newest execution")
+    parser.add_argument("--name", help="the rerun's execution name (default: a new UUID)")
+    parser.add_argument("--wait", action="store_true", help="wait, with a progress bar per step")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
+
+
+def run(args: argparse.Namespace) -> int:
+    conn = connect_from(args)
+    source = execution_arn(conn, args.stack, args.execution_arn, args.latest)
+    out = sys.stderr if args.json else sys.stdout
+    try:
+        plan, arn = rerun_missing(conn, args.stack, source, args.name)
+    except NothingToRerun as nothing:
+        print(str(nothing), file=out)
+        if args.json:
+            print(json.dumps({"executionArn": None, "missing": []}))
+        return 0
+    print(
+        f"Rerunning {len(plan.missing)} of {plan.array_size} indices of workflow "
+        f"{plan.workflow_id}: {arn}",
+        file=out,
+    )
+    state = watch_with_bars(conn, arn, disable=args.json) if args.wait else run_state(conn, arn)
+    if args.json:
+        document = {
+            "executionArn": arn,
+            "status": state.status,
+            "workflowId": plan.workflow_id,
+            "missing": list(plan.missing),
+            "cause": state.cause,
+        }
+        print(json.dumps(document))
+    else:
+        print(f"Status: {state.status}" + (f" ({state.cause})" if state.cause else ""))
+    return 0 if state.status in ("SUCCEEDED", "RUNNING") else 1
+
+
+register(
+    Command("rerun", "Rerun the indices of an execution whose results are missing.", configure, run)
+)

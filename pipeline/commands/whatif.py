@@ -1,0 +1,39 @@
+"""``n2n whatif``: an execution's predicted makespan and cost under other MaxVcpus."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from pipeline.analysis.capacity import model_error, parse_vcpus, what_if
+from pipeline.analysis.timeline import timeline_from
+from pipeline.cli import Command, register
+from pipeline.commands.options import add_backend_options, connect_from
+from pipeline.operations.executions import execution_arn, find_run
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_backend_options(parser)
+    parser.add_argument("execution_arn", nargs="?", help="the execution (or use --latest)")
+    parser.add_argument("--latest", action="store_true", help="the stack's newest execution")
+    parser.add_argument(
+        "--vcpus", default="2,4,8,16", help="MaxVcpus per step to try (default 2,4,8,16)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the table as JSON records")
+
+
+def run(args: argparse.Namespace) -> int:
+    vcpus = parse_vcpus(args.vcpus)
+    conn = connect_from(args)
+    arn = execution_arn(conn, args.stack, args.execution_arn, args.latest)
+    table = what_if(timeline_from(conn, find_run(conn, arn)), vcpus)
+    if args.json:
+        print(json.dumps(table.to_dict(orient="records")))
+        return 0
+    print(f"Execution {arn}")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"Model error at the measured slots: {model_error(table):+.1%}")
+    return 0
+
+
+register(Command("whatif", "Predict makespan and cost under other MaxVcpus.", configure, run))
