@@ -10,8 +10,10 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint unit install tools clean
 
+# The five notebooks on the local backend, small sizes; prints the folder of executed
+# notebooks (.ipynb and .html) and figures under runs/.
 demo: $(STAMP)
-	$(BIN)/n2n demo
+	$(BIN)/n2n notebooks run -p id_count 2000 -p ids_per_node 20
 
 test: lint unit
 
