@@ -130,13 +130,12 @@ def declared_parameters(step: NotebookStep) -> set[str]:
     return set(papermill.inspect_notebook(str(step.path)))
 
 
-def _check_parameters(steps: list[NotebookStep], given: Mapping[str, Any]) -> None:
-    declared = set().union(*(declared_parameters(step) for step in steps))
-    unknown = sorted(set(given) - declared)
+def _check_parameters(declared: Mapping[str, set[str]], given: Mapping[str, Any]) -> None:
+    unknown = sorted(set(given).difference(*declared.values()))
     if unknown:
         raise NotebookError(
-            f"No notebook of this run ({', '.join(step.name for step in steps)}) has a "
-            f"parameter {', '.join(unknown)}: check the -p names."
+            f"No notebook of this run ({', '.join(declared)}) has a parameter "
+            f"{', '.join(unknown)}: check the -p names."
         )
 
 
@@ -180,11 +179,9 @@ def _execute(step: NotebookStep, output: Path, parameters: dict[str, Any], kerne
         ) from None
 
 
-def _to_html(notebook: Path, exporter: Any) -> Path:
+def _to_html(notebook: Path, exporter: Any) -> None:
     body, _ = exporter.from_filename(str(notebook))
-    html = notebook.with_suffix(".html")
-    html.write_text(body, encoding="utf-8")
-    return html
+    notebook.with_suffix(".html").write_text(body, encoding="utf-8")
 
 
 def _read_handoff(step: NotebookStep, folder: Path) -> dict[str, Any]:
@@ -225,7 +222,8 @@ def run_notebooks(
     wanted = {find_step(name).name for name in names} or set(STEPS)
     steps = [step for step in STEPS.values() if step.name in wanted]
     given = dict(parameters or {})
-    _check_parameters(steps, given)
+    declared = {step.name: declared_parameters(step) for step in steps}
+    _check_parameters(declared, given)
     folder = Path(out_dir) if out_dir else run_folder()
     folder.mkdir(parents=True, exist_ok=True)
     exporter = HTMLExporter()
@@ -233,10 +231,10 @@ def run_notebooks(
     executed = []
     for step in steps:
         values = {**step.parameters, **handed, **given}
-        declared = declared_parameters(step)
+        accepted = {key: value for key, value in values.items() if key in declared[step.name]}
         output = folder / f"{step.name}.ipynb"
         try:
-            _execute(step, output, {k: v for k, v in values.items() if k in declared}, kernel_name)
+            _execute(step, output, accepted, kernel_name)
         finally:
             if output.exists():
                 _to_html(output, exporter)
