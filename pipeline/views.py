@@ -8,8 +8,6 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.analysis.metrics import running_curve
-
 STEP_METRICS = ("children", "early_start_fraction", "peak_running", "queue_s", "run_s", "lag_s")
 COMPARE_COLUMNS = ["makespan_s", "barrier_makespan_s", "n2n_gain"]
 RUN_LEVELS = ["dependency", "skew"]
@@ -85,20 +83,3 @@ def compare_table(metrics: Mapping[tuple[str, float], Mapping[str, Any]]) -> pd.
         frame.index.get_level_values("dependency") == "N_TO_N"
     )
     return frame
-
-
-def running_table(timelines: Mapping[tuple[str, float], pd.DataFrame]) -> pd.DataFrame:
-    """Children running per step and run over elapsed seconds (each run from its own first
-    child), forward-filled: columns (step, "dependency skew=...") ready to overlay."""
-    curves = pd.concat(
-        {
-            f"{dependency} skew={skew}": running_curve(t)
-            for (dependency, skew), t in timelines.items()
-        },
-        names=["run", None],
-    ).reset_index("run")
-    steps = list(dict.fromkeys(curves["step"]))
-    wide = curves.pivot_table(
-        index="elapsed_s", columns=["step", "run"], values="running", aggfunc="last"
-    )
-    return wide.sort_index().ffill().fillna(0).astype(int).reindex(columns=steps, level="step")

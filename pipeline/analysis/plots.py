@@ -151,17 +151,24 @@ def gantt(timeline: pd.DataFrame) -> Figure:
     return figure
 
 
-def running(timeline: pd.DataFrame) -> Figure:
-    """Children running over time, one step line per step: the N_TO_N overlap. When the
-    exact curve has far more changes than the plot has pixels to show (children of a few
-    milliseconds), it is drawn as the time-weighted mean over ``STYLE["running_bins"]``
-    slices instead, so it stays readable."""
+def _running_curve(timeline: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, bool]:
+    """The curve to draw (exact, or the mean per slice when children last milliseconds
+    and the exact curve changes far more often than the plot has room for), the exact
+    peaks per step, and whether the curve is the binned one."""
     exact = running_curve(timeline)
     binned = len(exact) > STYLE["running_bins"] * 4
     curve = mean_running(timeline, STYLE["running_bins"]) if binned else exact
-    label = "children running (mean per slice)" if binned else "children running"
-    figure, axes = _axes(timeline, "Running children per step", ELAPSED, label)
-    peaks = exact.groupby("step", sort=False)["running"].max()
+    return curve, exact.groupby("step", sort=False)["running"].max(), binned
+
+
+def _running_label(binned: bool) -> str:
+    return "children running (mean per slice)" if binned else "children running"
+
+
+def running(timeline: pd.DataFrame) -> Figure:
+    """Children running over time, one step line per step: the N_TO_N overlap."""
+    curve, peaks, binned = _running_curve(timeline)
+    figure, axes = _axes(timeline, "Running children per step", ELAPSED, _running_label(binned))
     for order, step in enumerate(step_names(timeline), start=1):
         rows = curve[curve["step"] == step]
         color = step_color(step, order)
@@ -184,6 +191,30 @@ def running(timeline: pd.DataFrame) -> Figure:
         )
     axes.set_ylim(bottom=0)
     _legend(axes)
+    return figure
+
+
+def running_overlay(timelines: Mapping[tuple[str, float], pd.DataFrame]) -> Figure:
+    """Several runs side by side: one panel per step, one line per (dependency, skew) run,
+    each against the seconds since that run's first child was created."""
+    first = next(iter(timelines.values()))
+    steps = step_names(first)
+    figure = Figure(figsize=(STYLE["figsize"][0] * 1.5, STYLE["figsize"][1] * 0.7))
+    axes = figure.subplots(1, len(steps), sharex=True, sharey=True)
+    figure.suptitle("Running children per step, run by run")
+    for (dependency, skew), timeline in timelines.items():
+        curve, _, binned = _running_curve(timeline)
+        for axis, step in zip(axes, steps, strict=True):
+            rows = curve[curve["step"] == step]
+            axis.step(
+                rows["elapsed_s"], rows["running"], where="post", label=f"{dependency} skew={skew}"
+            )
+            axis.set_title(step)
+            axis.set_xlabel(ELAPSED)
+            axis.grid(alpha=STYLE["grid_alpha"])
+        axes[0].set_ylabel(_running_label(binned))
+    axes[-1].legend(**STYLE["legend"])
+    figure.set_layout_engine("constrained")
     return figure
 
 

@@ -6,7 +6,15 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from pipeline.analysis.plots import FIGURES, gantt, lag_ecdf, queue_vs_run, running, save_figures
+from pipeline.analysis.plots import (
+    FIGURES,
+    gantt,
+    lag_ecdf,
+    queue_vs_run,
+    running,
+    running_overlay,
+    save_figures,
+)
 from pipeline.analysis.synthetic import synthetic_timeline
 from tests.analysis import timelines
 
@@ -84,3 +92,17 @@ def test_save_figures_writes_png_and_svg_of_each(tmp_path) -> None:
     names = {"gantt", "running", "lag", "queue_vs_run"}
     assert {p.name for p in paths} == {f"{n}.{s}" for n in names for s in ("png", "svg")}
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_running_overlay_has_a_panel_per_step_and_a_line_per_run(tmp_path) -> None:
+    runs = {
+        (mode, 1.0): synthetic_timeline(50, dependency=mode, seed=3)
+        for mode in ("N_TO_N", "BARRIER")
+    }
+    figure = running_overlay(runs)
+    axes = figure.get_axes()
+    assert [axis.get_title() for axis in axes] == ["procure", "process", "egress"]
+    assert all(len(axis.get_lines()) == 2 for axis in axes)
+    labels = [text.get_text() for text in axes[-1].get_legend().get_texts()]
+    assert labels == ["N_TO_N skew=1.0", "BARRIER skew=1.0"]
+    figure.savefig(tmp_path / "overlay.png")
