@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
 from pipeline.analysis.metrics import (
     DEPENDENCIES,
@@ -163,11 +164,13 @@ def capacity_figure(table: pd.DataFrame) -> Figure:
             label=f"measured ({measured['dependency']})",
         )
         axes.set_xscale("log", base=2)
+        axes.xaxis.set_major_formatter(ScalarFormatter())
         axes.set_xlabel("MaxVcpus per step")
         axes.grid(alpha=0.3)
         axes.legend(frameon=False)
     time_axes.set_ylabel("makespan (s)")
     time_axes.set_title("Predicted makespan")
-    cost_axes.set_ylabel("USD")
+    cost_axes.set_yscale("log")
+    cost_axes.set_ylabel("USD (log scale)")
     cost_axes.set_title("Estimated compute cost")
     return figure

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import nbformat
 import pytest
 
 from pipeline.analysis.capacity import (
@@ -84,3 +86,15 @@ def test_model_predicts_local_runs_within_15_percent(two_slot_stack, dependency,
     assert len(rows) == 2 + 3 * 2
     print(f"{dependency}: measured {measured:.2f}s, predicted {predicted:.2f}s, {error:+.1%}")
     assert abs(error) <= TOLERANCE
+
+
+def test_capacity_notebook_runs(two_slot_stack, tmp_path):
+    papermill = pytest.importorskip("papermill")
+    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "07_capacity.ipynb"
+    assert not any(c.get("outputs") for c in nbformat.read(notebook, 4).cells), "strip outputs"
+    stack = two_slot_stack
+    stack.run("capacity-notebook", id_count=100, ids_per_node=10, work=WORK)
+    out = tmp_path / "07.ipynb"
+    papermill.execute_notebook(str(notebook), str(out), parameters={"vcpus": [1, 2, 4]})
+    kinds = {o["output_type"] for c in nbformat.read(out, 4).cells for o in c.get("outputs", [])}
+    assert "error" not in kinds and "execute_result" in kinds
