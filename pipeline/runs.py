@@ -115,6 +115,17 @@ def run_state(conn: Any, arn: str) -> RunState:
     return state
 
 
+def wait_for_workflow(conn: Any, arn: str, timeout_s: float = 60.0) -> RunState:
+    """The execution's state once its prepare step named the workflow (or it ended, or
+    ``timeout_s`` passed): what ``n2n run`` reports without ``--wait``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = run_state(conn, arn)
+        if state.workflow_id or state.status in TERMINAL or time.monotonic() > deadline:
+            return state
+        time.sleep(POLL_S / 5)
+
+
 def step_progress(conn: Any, jobs: dict[str, str]) -> dict[str, dict[str, int]]:
     """Per step: children ``total``, ``succeeded``, ``failed`` (one describe_jobs call)."""
     if not jobs:

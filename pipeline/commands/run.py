@@ -10,7 +10,7 @@ from pipeline.cli import Command, register
 from pipeline.commands.options import add_backend_options, connect_from
 from pipeline.errors import InvalidRunInput
 from pipeline.progress import StepBars
-from pipeline.runs import run_state, start_run, step_progress, wait_for_run
+from pipeline.runs import start_run, step_progress, wait_for_run, wait_for_workflow
 from pipeline.spec import parse_run_input
 
 
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             bars.close()
     else:
-        state = run_state(conn, arn)
+        state = wait_for_workflow(conn, arn)
     progress = step_progress(conn, state.jobs)
     if args.json:
         print(

@@ -186,3 +186,13 @@ def test_exhausted_retries_fail_the_run_and_leave_no_partial_files(fragile_stack
     summary = run_summary(fragile_stack.conn, fragile_stack.bucket, state.workflow_id)
     assert summary["succeeded"] is False
     assert {c["index"] for c in summary["failed_children"]["procure"]} == failed
+
+
+def test_run_without_wait_returns_at_once_with_the_workflow_id(local_stack, capsys):
+    from pipeline.cli import main as cli
+
+    assert cli(["run", "--ids", "50", "--ids-per-node", "5", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["status"] in ("RUNNING", "SUCCEEDED")
+    assert result["workflowId"]
+    assert local_stack.wait(result["executionArn"]).status == "SUCCEEDED"
