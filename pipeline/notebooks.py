@@ -46,6 +46,8 @@ class NotebookStep:
     help: str
     parameters: Mapping[str, Any] = field(default_factory=dict)
     hands_off: tuple[str, ...] = ()
+    hide_code: bool = False
+    """Leave code cells out of the step's HTML (a report for readers, not for coders)."""
 
     @property
     def path(self) -> Path:
@@ -85,6 +87,17 @@ register(
 )
 register(NotebookStep("04_teardown", "Delete the stack (purge=True: its data too)."))
 register(NotebookStep("05_compare", "The same workload under N_TO_N and BARRIER, per skew."))
+register(
+    NotebookStep(
+        "06_report",
+        "The stack's executions in a window: table, trends, Gantt of the latest.",
+        parameters={"out_dir": "report"},
+        hide_code=True,
+    )
+)
+register(
+    NotebookStep("07_capacity", "Predicted makespan and cost of an execution under other MaxVcpus.")
+)
 
 
 def find_step(name: str) -> NotebookStep:
@@ -179,7 +192,10 @@ def _execute(step: NotebookStep, output: Path, parameters: dict[str, Any], kerne
         ) from None
 
 
-def _to_html(notebook: Path, exporter: Any) -> None:
+def _to_html(notebook: Path, hide_code: bool) -> None:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=hide_code, exclude_output_prompt=hide_code)
     body, _ = exporter.from_filename(str(notebook))
     notebook.with_suffix(".html").write_text(body, encoding="utf-8")
 
@@ -217,8 +233,6 @@ def run_notebooks(
     """Execute the named notebooks (default: every step) in registry order into
     ``out_dir`` (default: a new ``runs/<UTC timestamp>/``), each also as HTML; return the
     executed notebooks. ``parameters`` go to every notebook that declares them."""
-    from nbconvert import HTMLExporter
-
     wanted = {find_step(name).name for name in names} or set(STEPS)
     steps = [step for step in STEPS.values() if step.name in wanted]
     given = dict(parameters or {})
@@ -226,7 +240,6 @@ def run_notebooks(
     _check_parameters(declared, given)
     folder = Path(out_dir) if out_dir else run_folder()
     folder.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter()
     handed: dict[str, Any] = {}
     executed = []
     for step in steps:
@@ -237,7 +250,7 @@ def run_notebooks(
             _execute(step, output, accepted, kernel_name)
         finally:
             if output.exists():
-                _to_html(output, exporter)
+                _to_html(output, step.hide_code)
         executed.append(output)
         handed.update(_read_handoff(step, folder))
     return executed

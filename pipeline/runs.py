@@ -91,10 +91,29 @@ def _read_task_output(state: RunState, details: dict[str, Any]) -> None:
             state.workflow_id = payload["workflow_id"]
 
 
+class ExecutionNotFound(RunError):
+    """The named execution does not exist."""
+
+
+UNKNOWN_EXECUTION = frozenset({"ExecutionDoesNotExist", "InvalidArn"})
+
+
+def _describe(conn: Any, arn: str) -> dict[str, Any]:
+    try:
+        return conn.sfn.describe_execution(executionArn=arn)
+    except conn.sfn.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] in UNKNOWN_EXECUTION:
+            raise ExecutionNotFound(
+                f"There is no execution {arn}: check the ARN (`n2n status --latest` shows "
+                "the newest) and the backend."
+            ) from None
+        raise
+
+
 def run_state(conn: Any, arn: str) -> RunState:
     """The execution's status and, from the start of its history, its workflow id and
     parent jobs (the history is read only until the three jobs are found)."""
-    described = conn.sfn.describe_execution(executionArn=arn)
+    described = _describe(conn, arn)
     state = RunState(
         arn,
         described["status"],

@@ -8,21 +8,23 @@ from pathlib import Path
 from pipeline.analysis.export import headline, write_analysis
 from pipeline.analysis.timeline import build_timeline
 from pipeline.cli import Command, register
-from pipeline.commands.options import add_backend_options, connect_from
-from pipeline.errors import N2NError
+from pipeline.commands.options import (
+    add_backend_options,
+    add_execution_options,
+    connect_from,
+    execution_from,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_backend_options(parser)
-    parser.add_argument("execution_arn", nargs="?", help="the execution (or use --latest)")
-    parser.add_argument("--latest", action="store_true", help="the stack's newest execution")
+    add_execution_options(parser)
     parser.add_argument("--out", type=Path, required=True, help="folder to write into")
 
 
 def run(args: argparse.Namespace) -> int:
-    if bool(args.execution_arn) == bool(args.latest):
-        raise N2NError("Name one execution: give its ARN or --latest.")
-    timeline = build_timeline(connect_from(args), args.execution_arn, stack=args.stack)
+    conn = connect_from(args)
+    timeline = build_timeline(conn, execution_from(args, conn))
     written = write_analysis(timeline, args.out)
     print(f"Execution {timeline.attrs['execution_arn']} ({timeline.attrs['status']})")
     for line in headline(written["metrics"]):

@@ -7,6 +7,8 @@ from typing import Any
 
 from pipeline.connect import BACKENDS, connect
 from pipeline.deploy import DEFAULT_STACK
+from pipeline.errors import N2NError
+from pipeline.runs import latest_execution
 
 
 def add_backend_options(parser: argparse.ArgumentParser) -> None:
@@ -22,3 +24,16 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
 def connect_from(args: argparse.Namespace) -> Any:
     """The clients of the backend the options name."""
     return connect(args.backend, region=args.region, profile=args.profile)
+
+
+def add_execution_options(parser: argparse.ArgumentParser) -> None:
+    """The execution a command is about: its ARN, or ``--latest`` of the stack."""
+    parser.add_argument("execution_arn", nargs="?", help="the execution (or use --latest)")
+    parser.add_argument("--latest", action="store_true", help="the stack's newest execution")
+
+
+def execution_from(args: argparse.Namespace, conn: Any) -> str:
+    """The ARN the options name; one sentence when they name none or both."""
+    if bool(args.execution_arn) == bool(args.latest):
+        raise N2NError("Name one execution: give its ARN or --latest.")
+    return args.execution_arn or latest_execution(conn, args.stack)

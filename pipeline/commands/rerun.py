@@ -7,8 +7,12 @@ import json
 import sys
 
 from pipeline.cli import Command, register
-from pipeline.commands.options import add_backend_options, connect_from
-from pipeline.operations.executions import execution_arn
+from pipeline.commands.options import (
+    add_backend_options,
+    add_execution_options,
+    connect_from,
+    execution_from,
+)
 from pipeline.operations.rerun import NothingToRerun, rerun_missing
 from pipeline.operations.watching import watch_with_bars
 from pipeline.runs import run_state
@@ -16,8 +20,7 @@ from pipeline.runs import run_state
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_backend_options(parser)
-    parser.add_argument("execution_arn", nargs="?", help="the execution (or use --latest)")
-    parser.add_argument("--latest", action="store_true", help="the stack's newest execution")
+    add_execution_options(parser)
     parser.add_argument("--name", help="the rerun's execution name (default: a new UUID)")
     parser.add_argument("--wait", action="store_true", help="wait, with a progress bar per step")
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
@@ -25,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     conn = connect_from(args)
-    source = execution_arn(conn, args.stack, args.execution_arn, args.latest)
+    source = execution_from(args, conn)
     out = sys.stderr if args.json else sys.stdout
     try:
         plan, arn = rerun_missing(conn, args.stack, source, args.name)

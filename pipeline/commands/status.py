@@ -6,23 +6,24 @@ import argparse
 import json
 
 from pipeline.cli import Command, register
-from pipeline.commands.options import add_backend_options, connect_from
-from pipeline.errors import N2NError
-from pipeline.runs import latest_execution, run_state, step_progress
+from pipeline.commands.options import (
+    add_backend_options,
+    add_execution_options,
+    connect_from,
+    execution_from,
+)
+from pipeline.runs import run_state, step_progress
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_backend_options(parser)
-    parser.add_argument("execution_arn", nargs="?", help="the execution (or use --latest)")
-    parser.add_argument("--latest", action="store_true", help="the stack's newest execution")
+    add_execution_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
-    if bool(args.execution_arn) == bool(args.latest):
-        raise N2NError("Name one execution: give its ARN or --latest.")
     conn = connect_from(args)
-    arn = args.execution_arn or latest_execution(conn, args.stack)
+    arn = execution_from(args, conn)
     state = run_state(conn, arn)
     progress = step_progress(conn, state.jobs)
     if args.json:

@@ -6,22 +6,25 @@ import argparse
 import json
 
 from pipeline.cli import Command, register
-from pipeline.commands.options import add_backend_options, connect_from
-from pipeline.operations.executions import execution_arn
+from pipeline.commands.options import (
+    add_backend_options,
+    add_execution_options,
+    connect_from,
+    execution_from,
+)
 from pipeline.operations.stop import REASON, stop_run
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_backend_options(parser)
-    parser.add_argument("execution_arn", nargs="?", help="the execution (or use --latest)")
-    parser.add_argument("--latest", action="store_true", help="the stack's newest execution")
+    add_execution_options(parser)
     parser.add_argument("--reason", default=REASON, help="why (recorded on the jobs)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
     conn = connect_from(args)
-    arn = execution_arn(conn, args.stack, args.execution_arn, args.latest)
+    arn = execution_from(args, conn)
     report = stop_run(conn, arn, args.reason)
     if args.json:
         document = {

@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 
 from pipeline.cli import Command, register
-from pipeline.commands.options import add_backend_options, connect_from
-from pipeline.operations.executions import execution_arn
+from pipeline.commands.options import (
+    add_backend_options,
+    add_execution_options,
+    connect_from,
+    execution_from,
+)
 from pipeline.operations.watching import INTERVAL_S, watch_with_bars
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_backend_options(parser)
-    parser.add_argument("execution_arn", nargs="?", help="the execution (or use --latest)")
-    parser.add_argument("--latest", action="store_true", help="the stack's newest execution")
+    add_execution_options(parser)
     parser.add_argument(
         "--interval", type=float, default=INTERVAL_S, help="seconds between refreshes (>= 1)"
     )
@@ -21,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     conn = connect_from(args)
-    arn = execution_arn(conn, args.stack, args.execution_arn, args.latest)
+    arn = execution_from(args, conn)
     state = watch_with_bars(conn, arn, max(args.interval, INTERVAL_S))
     print(f"Status: {state.status}" + (f" ({state.cause})" if state.cause else ""))
     return 0 if state.status == "SUCCEEDED" else 1

@@ -6,16 +6,19 @@ import argparse
 import json
 
 from pipeline.analysis.capacity import model_error, parse_vcpus, what_if
-from pipeline.analysis.timeline import timeline_from
+from pipeline.analysis.timeline import build_timeline
 from pipeline.cli import Command, register
-from pipeline.commands.options import add_backend_options, connect_from
-from pipeline.operations.executions import execution_arn, find_run
+from pipeline.commands.options import (
+    add_backend_options,
+    add_execution_options,
+    connect_from,
+    execution_from,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_backend_options(parser)
-    parser.add_argument("execution_arn", nargs="?", help="the execution (or use --latest)")
-    parser.add_argument("--latest", action="store_true", help="the stack's newest execution")
+    add_execution_options(parser)
     parser.add_argument(
         "--vcpus", default="2,4,8,16", help="MaxVcpus per step to try (default 2,4,8,16)"
     )
@@ -25,8 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     vcpus = parse_vcpus(args.vcpus)
     conn = connect_from(args)
-    arn = execution_arn(conn, args.stack, args.execution_arn, args.latest)
-    table = what_if(timeline_from(conn, find_run(conn, arn)), vcpus)
+    arn = execution_from(args, conn)
+    table = what_if(build_timeline(conn, arn), vcpus)
     if args.json:
         print(json.dumps(table.to_dict(orient="records")))
         return 0

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import N2NError
-from pipeline.operations.executions import find_run
 from pipeline.results import result_keys
-from pipeline.runs import TERMINAL, stack_outputs
+from pipeline.runs import TERMINAL, run_state, stack_outputs
 from pipeline.spec import RUN_KEYS, RerunOf, parse_run_input
 
 PREPARED_WAIT_S = 300.0
@@ -77,7 +76,7 @@ def plan_rerun(conn: Any, bucket: str, arn: str) -> RerunPlan:
     Raises :class:`NothingToRerun` when none is missing, :class:`RerunError` when the
     execution still runs or never prepared its nodes.
     """
-    state = find_run(conn, arn)
+    state = run_state(conn, arn)
     if state.status not in TERMINAL:
         raise RerunError(
             f"Execution {state.name or arn} is still {state.status}: wait for it to end or "
@@ -109,7 +108,7 @@ def _prepared_or_failed(conn: Any, arn: str, timeout_s: float) -> None:
     gone from EFS, say) becomes one sentence."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        state = find_run(conn, arn)
+        state = run_state(conn, arn)
         if state.workflow_id is not None:
             return
         if state.status in TERMINAL:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.operations.executions import find_run
+from pipeline.runs import run_state
 
 REASON = "Stopped by n2n stop."
 SETTLE_S = 60.0
@@ -57,12 +57,12 @@ def _unfinished(conn: Any, jobs: dict[str, str]) -> tuple[dict[str, int], set[st
 def stop_run(conn: Any, arn: str, reason: str = REASON, settle_s: float = SETTLE_S) -> StopReport:
     """Stop execution ``arn`` and terminate its unfinished Batch jobs (parents, and so all
     their children); wait up to ``settle_s`` for Batch to report them finished."""
-    state = find_run(conn, arn)
+    state = run_state(conn, arn)
     report = StopReport(arn, state.status, execution_stopped=state.status == "RUNNING")
     report.unfinished_before, open_parents = _unfinished(conn, state.jobs)
     if report.execution_stopped:
         conn.sfn.stop_execution(executionArn=arn, error="n2n.Stopped", cause=reason)
-        state = find_run(conn, arn)
+        state = run_state(conn, arn)
         late = {
             step: job for step, job in state.jobs.items() if step not in report.unfinished_before
         }

@@ -26,9 +26,8 @@ from pipeline.analysis.plots import step_color
 from pipeline.analysis.simulate import step_names
 from pipeline.analysis.timeline import timeline_from
 from pipeline.connect import SERVICES
-from pipeline.operations.executions import find_run
 from pipeline.progress import StepBars
-from pipeline.runs import STEPS, TERMINAL, RunState, step_progress
+from pipeline.runs import STEPS, TERMINAL, RunState, run_state, step_progress
 
 INTERVAL_S = 1.0
 CALLS_PER_S = 5.0
@@ -95,7 +94,7 @@ def _latest_state(conn: Any, arn: str, state: RunState | None) -> RunState:
     """The execution's state: from its history until the three jobs are known, then from
     one describe_execution."""
     if state is None or len(state.jobs) < len(STEPS):
-        return find_run(conn, arn)
+        return run_state(conn, arn)
     described = conn.sfn.describe_execution(executionArn=arn)
     return dataclasses.replace(
         state,
