@@ -40,6 +40,7 @@ REQUIRED = {
         "skews",
         "compute_ms_per_id",
     },
+    "06_report": {"backend", "stack_name", "last_n", "since", "out_dir"},
     "07_capacity": {"backend", "stack_name", "execution_arn", "vcpus"},
 }
 ASSIGNMENT = re.compile(r"^(\w+)\s*=\s*(.+?)\s+#\s*\S")

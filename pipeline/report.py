@@ -1,0 +1,264 @@
+"""The data of the scheduled report (``06_report.ipynb``, ``n2n report``): the stack's
+executions in a window, one row each with its input and headline metrics, the failed
+children per step, and the timeline of the newest execution that could be analysed.
+
+An execution whose analysis fails (no Batch jobs yet, an input it cannot read, a client
+error) keeps its row, with the reason in ``analysis_error`` and its metrics empty: a
+report that silently dropped the runs that went wrong would hide what it is for.
+
+Everything goes through boto3-shaped clients and the analysis modules, so the report reads
+AWS and the local backend alike.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from pipeline.analysis.metrics import compute_metrics
+from pipeline.analysis.plots import STYLE, gantt, step_color
+from pipeline.analysis.timeline import timeline_from
+from pipeline.errors import N2NError
+from pipeline.runs import STEPS, run_state, state_machine_arn
+from pipeline.spec import parse_run_input
+
+COLUMNS = [
+    "name",
+    "status",
+    "start",
+    "duration_s",
+    "id_count",
+    "array_size",
+    "dependency",
+    "makespan_s",
+    "n2n_gain",
+    "failed_children",
+    "estimated_cost_usd",
+    "analysis_error",
+    "execution_arn",
+]
+COUNTS = ("id_count", "array_size", "failed_children")
+DEFAULT_LAST_N = 20
+
+
+class ReportError(N2NError):
+    """A report window that cannot be read."""
+
+
+def parse_since(since: str | datetime | None) -> datetime | None:
+    """The start of the window as an aware UTC datetime (an ISO date or time; naive means
+    UTC); None for an empty value."""
+    if not since:
+        return None
+    try:
+        moment = since if isinstance(since, datetime) else datetime.fromisoformat(str(since))
+    except ValueError:
+        raise ReportError(
+            f"--since {since!r} is not an ISO date or time: use e.g. 2024-05-01 or "
+            "2024-05-01T06:00."
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def window_executions(
+    conn: Any, stack: str, last_n: int | str = DEFAULT_LAST_N, since: str | None = None
+) -> list[dict[str, Any]]:
+    """The stack's executions started at or after ``since``, newest first, at most
+    ``last_n`` of them (0: no limit). Values may come as strings (SageMaker notebook jobs
+    pass every parameter as one)."""
+    start = parse_since(since)
+    pages = conn.sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=state_machine_arn(conn, stack)
+    )
+    found = (item for page in pages for item in page["executions"])
+    if start:
+        # ListExecutions returns the newest first: stop at the first one before the window.
+        found = itertools.takewhile(lambda item: item["startDate"] >= start, found)
+    return list(itertools.islice(found, int(last_n) or None))
+
+
+def _seconds(start: Any, stop: Any) -> float | None:
+    return (stop - start).total_seconds() if start and stop else None
+
+
+def _first_line(error: BaseException) -> str:
+    text = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+@dataclass
+class Analysed:
+    """One execution of the report: its row, failed children per step and timeline."""
+
+    row: dict[str, Any]
+    failures: dict[str, int]
+    timeline: pd.DataFrame | None = None
+
+
+def analyse_execution(conn: Any, execution: dict[str, Any]) -> Analysed:
+    """The report row of one ``list_executions`` item; the reason in ``analysis_error``
+    when its timeline or metrics cannot be had."""
+    row: dict[str, Any] = {
+        "name": execution["name"],
+        "status": execution["status"],
+        "start": pd.Timestamp(execution["startDate"]).tz_convert(UTC),
+        "duration_s": _seconds(execution["startDate"], execution.get("stopDate")),
+        "execution_arn": execution["executionArn"],
+        "analysis_error": "",
+    }
+    try:
+        state = run_state(conn, execution["executionArn"])
+        spec = parse_run_input(state.input)
+        row.update(id_count=spec.id_count, array_size=spec.job_size, dependency=spec.dependency)
+        if not state.jobs:
+            reason = state.cause or state.error or f"the execution is {state.status}"
+            raise ReportError(f"no Batch jobs were submitted ({reason})")
+        timeline = timeline_from(conn, state)
+        metrics = compute_metrics(timeline)
+    except Exception as error:  # any failure is reported in the row, never raised
+        row["analysis_error"] = _first_line(error)
+        return Analysed(row, {})
+    failures = {step: counts["failed"] for step, counts in metrics["children"].items()}
+    row.update(
+        makespan_s=metrics["makespan_s"],
+        n2n_gain=metrics["n2n_gain"],
+        failed_children=sum(failures.values()),
+        estimated_cost_usd=metrics["estimated_compute_cost_usd"],
+    )
+    return Analysed(row, failures, timeline)
+
+
+@dataclass
+class Report:
+    """The report's data: the executions table (newest first), failed children per step
+    (one row per analysed execution) and the timeline of the newest analysed execution."""
+
+    stack: str
+    executions: pd.DataFrame
+    failures: pd.DataFrame
+    latest: pd.DataFrame | None
+
+
+def build_report(
+    conn: Any, stack: str, last_n: int | str = DEFAULT_LAST_N, since: str | None = None
+) -> Report:
+    """Analyse every execution of the window (see :func:`window_executions`)."""
+    analysed = [
+        analyse_execution(conn, item) for item in window_executions(conn, stack, last_n, since)
+    ]
+    executions = pd.DataFrame([a.row for a in analysed], columns=COLUMNS)
+    executions = executions.astype(
+        {"start": "datetime64[ns, UTC]", **dict.fromkeys(COUNTS, "Int64")}
+    )
+    failures = pd.DataFrame(
+        {a.row["name"]: a.failures for a in analysed if a.timeline is not None},
+        index=list(STEPS),
+        dtype=float,
+    ).T.rename_axis(index="name", columns="step")
+    latest = next((a.timeline for a in analysed if a.timeline is not None), None)
+    return Report(stack, executions, failures.fillna(0).astype(int), latest)
+
+
+def summary(report: Report) -> str:
+    """One line: how many executions, their statuses and how many could not be analysed."""
+    table = report.executions
+    if table.empty:
+        return f"Stack {report.stack} has no executions in the window."
+    statuses = ", ".join(f"{n} {s}" for s, n in table["status"].value_counts().items())
+    unanalysed = int((table["analysis_error"] != "").sum())
+    first, last = table["start"].min(), table["start"].max()
+    return (
+        f"{len(table)} executions of stack {report.stack} started {first:%Y-%m-%d %H:%M} to "
+        f"{last:%Y-%m-%d %H:%M} UTC: {statuses}; {unanalysed} could not be analysed."
+    )
+
+
+def _figure(rows: int) -> tuple[Figure, list[Any]]:
+    width, height = STYLE["figsize"]
+    figure = Figure(figsize=(width, height / 2 * rows), dpi=STYLE["dpi"], layout="constrained")
+    return figure, list(figure.subplots(rows, 1, sharex=True, squeeze=False)[:, 0])
+
+
+def trends(report: Report) -> Figure:
+    """Makespan and estimated cost per execution against its start time (analysed
+    executions only; failed ones marked)."""
+    figure, axes = _figure(2)
+    table = report.executions.sort_values("start")
+    analysed = table[table["analysis_error"] == ""]
+    failed = analysed["status"] != "SUCCEEDED"
+    for ax, column, label in zip(
+        axes,
+        ("makespan_s", "estimated_cost_usd"),
+        ("makespan (s)", "estimated compute cost (USD)"),
+        strict=True,
+    ):
+        ax.plot(analysed["start"], analysed[column], marker="o", color=step_color("process", 2))
+        ax.scatter(
+            analysed.loc[failed, "start"],
+            analysed.loc[failed, column],
+            marker="x",
+            color="#d62728",
+            zorder=3,
+            label="did not succeed",
+        )
+        ax.set_ylabel(label)
+        ax.grid(alpha=STYLE["grid_alpha"])
+    axes[0].set_title(f"Executions of stack {report.stack} over time")
+    if failed.any():
+        axes[0].legend(**STYLE["legend"])
+    axes[-1].set_xlabel("execution start (UTC)")
+    figure.autofmt_xdate()
+    return figure
+
+
+def failures_per_step(report: Report) -> Figure:
+    """Failed children per step of each analysed execution, stacked, oldest first."""
+    figure, (axes,) = _figure(1)
+    order = report.executions.sort_values("start")["name"]
+    table = report.failures.reindex([name for name in order if name in report.failures.index])
+    bottom = pd.Series(0, index=table.index)
+    for position, step in enumerate(table.columns, start=1):
+        axes.bar(
+            table.index, table[step], bottom=bottom, color=step_color(step, position), label=step
+        )
+        bottom = bottom + table[step]
+    axes.set_title(f"Failed children per step — stack {report.stack}")
+    axes.set_ylabel("failed children")
+    axes.tick_params(axis="x", labelrotation=45)
+    axes.grid(alpha=STYLE["grid_alpha"], axis="y")
+    if len(table):
+        axes.legend(**STYLE["legend"])
+    return figure
+
+
+def latest_gantt(report: Report) -> Figure:
+    """The per-index Gantt of the newest analysed execution (a note when there is none)."""
+    if report.latest is not None:
+        return gantt(report.latest)
+    figure, (axes,) = _figure(1)
+    axes.set_axis_off()
+    axes.text(0.5, 0.5, "No execution in the window could be analysed.", ha="center")
+    return figure
+
+
+FIGURES = {"trends": trends, "failures": failures_per_step, "gantt": latest_gantt}
+
+
+def write_report(report: Report, out_dir: str | Path) -> list[Path]:
+    """Save ``executions.csv``, ``failures.csv`` and the figures (PNG) under ``out_dir``;
+    return the paths written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "executions.csv", out / "failures.csv"]
+    report.executions.to_csv(paths[0], index=False)
+    report.failures.to_csv(paths[1])
+    for name, draw in FIGURES.items():
+        paths.append(out / f"{name}.png")
+        draw(report).savefig(paths[-1])
+    return paths
