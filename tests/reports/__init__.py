@@ -1,0 +1,1 @@
+"""Scheduled reports, the SageMaker schedule and Studio detection."""
