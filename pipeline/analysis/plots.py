@@ -151,7 +151,7 @@ def gantt(timeline: pd.DataFrame) -> Figure:
     return figure
 
 
-def _running_curve(timeline: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, bool]:
+def running_series(timeline: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, bool]:
     """The curve to draw (exact, or the mean per slice when children last milliseconds
     and the exact curve changes far more often than the plot has room for), the exact
     peaks per step, and whether the curve is the binned one."""
@@ -161,14 +161,15 @@ def _running_curve(timeline: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, boo
     return curve, exact.groupby("step", sort=False)["running"].max(), binned
 
 
-def _running_label(binned: bool) -> str:
+def running_label(binned: bool) -> str:
+    """The y label of a running-children curve."""
     return "children running (mean per slice)" if binned else "children running"
 
 
 def running(timeline: pd.DataFrame) -> Figure:
     """Children running over time, one step line per step: the N_TO_N overlap."""
-    curve, peaks, binned = _running_curve(timeline)
-    figure, axes = _axes(timeline, "Running children per step", ELAPSED, _running_label(binned))
+    curve, peaks, binned = running_series(timeline)
+    figure, axes = _axes(timeline, "Running children per step", ELAPSED, running_label(binned))
     for order, step in enumerate(step_names(timeline), start=1):
         rows = curve[curve["step"] == step]
         color = step_color(step, order)
@@ -203,7 +204,7 @@ def running_overlay(timelines: Mapping[tuple[str, float], pd.DataFrame]) -> Figu
     axes = figure.subplots(1, len(steps), sharex=True, sharey=True)
     figure.suptitle("Running children per step, run by run")
     for (dependency, skew), timeline in timelines.items():
-        curve, _, binned = _running_curve(timeline)
+        curve, _, binned = running_series(timeline)
         for axis, step in zip(axes, steps, strict=True):
             rows = curve[curve["step"] == step]
             axis.step(
@@ -212,7 +213,7 @@ def running_overlay(timelines: Mapping[tuple[str, float], pd.DataFrame]) -> Figu
             axis.set_title(step)
             axis.set_xlabel(ELAPSED)
             axis.grid(alpha=STYLE["grid_alpha"])
-        axes[0].set_ylabel(_running_label(binned))
+        axes[0].set_ylabel(running_label(binned))
     axes[-1].legend(**STYLE["legend"])
     figure.set_layout_engine("constrained")
     return figure

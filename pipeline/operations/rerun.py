@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import N2NError
+from pipeline.progress import StepBars
 from pipeline.results import result_keys
-from pipeline.runs import TERMINAL, run_state, stack_outputs
+from pipeline.runs import TERMINAL, RunState, run_state, stack_outputs, wait_for_run
 from pipeline.spec import RUN_KEYS, RerunOf, parse_run_input
 
 PREPARED_WAIT_S = 300.0
@@ -137,3 +138,19 @@ def rerun_missing(
     execution's ARN (what ``n2n rerun`` and the run notebook call)."""
     plan = plan_rerun(conn, stack_outputs(conn, stack)["EgressBucketName"], arn)
     return plan, start_rerun(conn, plan, name)
+
+
+def recover_missing(
+    conn: Any, stack: str, arn: str, bars: StepBars | None = None
+) -> RunState | None:
+    """Rerun what execution ``arn`` left missing and wait for it (with ``bars``); None when
+    every index already has its egress object."""
+    try:
+        _, rerun_arn = rerun_missing(conn, stack, arn)
+    except NothingToRerun:
+        return None
+    try:
+        return wait_for_run(conn, rerun_arn, bars)
+    finally:
+        if bars is not None:
+            bars.close()

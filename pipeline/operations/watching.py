@@ -21,8 +21,7 @@ from typing import Any, Generic, TypeVar
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pipeline.analysis.metrics import running_curve
-from pipeline.analysis.plots import step_color
+from pipeline.analysis.plots import running_label, running_series, step_color
 from pipeline.analysis.simulate import step_names
 from pipeline.analysis.timeline import timeline_from
 from pipeline.connect import SERVICES
@@ -156,8 +155,10 @@ class RunningChart:
         axes = self.axes
         axes.clear()
         started = timeline.dropna(subset=["started_at"])
+        label = "children running"
         if len(started):
-            curve = running_curve(started)
+            curve, _, binned = running_series(started)
+            label = running_label(binned)
             for order, step in enumerate(step_names(started), start=1):
                 rows = curve[curve["step"] == step]
                 axes.step(
@@ -169,7 +170,7 @@ class RunningChart:
                 )
             axes.legend(loc="upper right")
         axes.set_xlabel("seconds since the first child was created")
-        axes.set_ylabel("children running")
+        axes.set_ylabel(label)
         axes.set_ylim(bottom=0)
         axes.set_title(f"{timeline.attrs.get('execution_name', '')}: {status}")
         if self._handle is None:
@@ -178,16 +179,35 @@ class RunningChart:
             self._handle.update(self.figure)
 
 
+def timeline_progress(timeline: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per step: children ``total``, ``succeeded``, ``failed``, counted from a timeline."""
+    return {
+        step: {
+            "total": len(rows),
+            "succeeded": int((rows["status"] == "SUCCEEDED").sum()),
+            "failed": int((rows["status"] == "FAILED").sum()),
+        }
+        for step, rows in timeline.groupby("step", sort=False)
+    }
+
+
 def live_running_chart(
     conn: Any,
     arn: str,
     interval_s: float = 2.0,
     calls_per_s: float = CALLS_PER_S,
     chart: RunningChart | None = None,
+    bars: StepBars | None = None,
 ) -> pd.DataFrame:
-    """Redraw one running-children chart until the execution ends (the run notebook's live
-    view); return the final timeline."""
+    """Redraw one running-children chart (and, given ``bars``, the step bars) until the
+    execution ends: the run notebook's live view. Return the final timeline."""
     chart = chart or RunningChart()
-    for refresh in follow(conn, arn, timeline_from, interval_s, calls_per_s):
-        chart.draw(refresh.value, refresh.state.status)
+    try:
+        for refresh in follow(conn, arn, timeline_from, interval_s, calls_per_s):
+            chart.draw(refresh.value, refresh.state.status)
+            if bars is not None:
+                bars(refresh.state, timeline_progress(refresh.value))
+    finally:
+        if bars is not None:
+            bars.close()
     return refresh.value
