@@ -131,3 +131,17 @@ def test_the_largest_rerun_input_fits_a_step_functions_payload():
     document = {"id_count": 10**8, "ids_per_node": 10**4, "rerun_of": RerunOf("w" * 80, indices)}
     document["rerun_of"] = document["rerun_of"].to_dict()
     assert len(json.dumps(document)) < 200 * 1024
+
+
+def test_recover_missing_reruns_and_waits_or_does_nothing(one_attempt_stack):
+    from pipeline.operations.rerun import recover_missing
+
+    stack = one_attempt_stack
+    state = stack.run("recover", **FAILING)
+    holes = missing_indices(stack.conn, stack.bucket, "recover", NODES)
+    assert holes
+    recovered = recover_missing(stack.conn, stack.name, state.execution_arn)
+    assert recovered.status in ("SUCCEEDED", "FAILED")
+    assert set(missing_indices(stack.conn, stack.bucket, "recover", NODES)) < set(holes)
+    complete = stack.run("complete", id_count=20, ids_per_node=10)
+    assert recover_missing(stack.conn, stack.name, complete.execution_arn) is None
