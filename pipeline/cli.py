@@ -65,6 +65,20 @@ def _credentials_errors() -> tuple[type[BaseException], ...]:
     return (NoCredentialsError, NoRegionError)
 
 
+def _service_errors() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import ClientError, ParamValidationError
+
+    return (ClientError, ParamValidationError)
+
+
+def _service_message(error: BaseException) -> str:
+    response = getattr(error, "response", None)
+    if response:
+        detail = response.get("Error", {})
+        return f"{detail.get('Message') or detail.get('Code')} ({detail.get('Code')})"
+    return str(error).replace("\n", " ")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``n2n`` command line; return its exit code."""
     parser = build_parser()
@@ -81,6 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"n2n: error: {error}: configure AWS credentials and a region "
             "(aws configure, AWS_PROFILE or AWS_REGION), or use --backend local.",
+            file=sys.stderr,
+        )
+        return 2
+    except _service_errors() as error:
+        print(
+            f"n2n: error: the service refused the request: {_service_message(error)}",
             file=sys.stderr,
         )
         return 2

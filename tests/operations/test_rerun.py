@@ -143,5 +143,5 @@ def test_recover_missing_reruns_and_waits_or_does_nothing(one_attempt_stack):
     recovered = recover_missing(stack.conn, stack.name, state.execution_arn)
     assert recovered.status in ("SUCCEEDED", "FAILED")
     assert set(missing_indices(stack.conn, stack.bucket, "recover", NODES)) < set(holes)
-    complete = stack.run("complete", id_count=20, ids_per_node=10)
+    complete = stack.run("whole-run", id_count=20, ids_per_node=10)
     assert recover_missing(stack.conn, stack.name, complete.execution_arn) is None
