@@ -196,3 +196,15 @@ def test_run_without_wait_returns_at_once_with_the_workflow_id(local_stack, caps
     assert result["status"] in ("RUNNING", "SUCCEEDED")
     assert result["workflowId"]
     assert local_stack.wait(result["executionArn"]).status == "SUCCEEDED"
+
+
+def test_a_refused_request_is_one_line_on_the_cli(local_stack, capsys):
+    from pipeline.cli import main as cli
+
+    local_stack.run("taken-name", id_count=10, ids_per_node=5)
+    capsys.readouterr()
+    assert cli(["run", "--name", "taken-name", "--ids", "10", "--ids-per-node", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("n2n: error: the service refused the request: Execution Already Exists")
+    assert err.endswith("(ExecutionAlreadyExists)")
+    assert "\n" not in err
