@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 
 from pipeline.cli import Command, register
-from pipeline.commands.options import add_backend_options
+from pipeline.commands import options
 from pipeline.deploy import deploy, parse_parameters
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_backend_options(parser)
+    options.add_backend_options(parser)
     parser.add_argument(
         "--parameter",
         action="append",

@@ -7,28 +7,23 @@ import json
 import sys
 
 from pipeline.cli import Command, register
-from pipeline.commands.options import (
-    add_backend_options,
-    add_execution_options,
-    connect_from,
-    execution_from,
-)
+from pipeline.commands import options
 from pipeline.operations.rerun import NothingToRerun, rerun_missing
 from pipeline.operations.watching import watch_with_bars
 from pipeline.runs import run_state
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_backend_options(parser)
-    add_execution_options(parser)
+    options.add_backend_options(parser)
+    options.add_execution_options(parser)
     parser.add_argument("--name", help="the rerun's execution name (default: a new UUID)")
     parser.add_argument("--wait", action="store_true", help="wait, with a progress bar per step")
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
 
 
 def run(args: argparse.Namespace) -> int:
-    conn = connect_from(args)
-    source = execution_from(args, conn)
+    conn = options.connect_from(args)
+    source = options.execution_from(args, conn)
     out = sys.stderr if args.json else sys.stdout
     try:
         plan, arn = rerun_missing(conn, args.stack, source, args.name)

@@ -7,7 +7,7 @@ import json
 import sys
 
 from pipeline.cli import Command, register
-from pipeline.commands.options import add_backend_options, connect_from
+from pipeline.commands import options
 from pipeline.errors import InvalidRunInput
 from pipeline.progress import StepBars
 from pipeline.runs import start_run, step_progress, wait_for_run, wait_for_workflow
@@ -15,7 +15,7 @@ from pipeline.spec import parse_run_input
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_backend_options(parser)
+    options.add_backend_options(parser)
     parser.add_argument("--ids", type=int, default=20_000, help="id_count (default 20000)")
     parser.add_argument("--ids-per-node", type=int, default=40, help="ids per array node")
     parser.add_argument("--work", default="{}", help="work knobs as JSON, e.g. '{\"skew\": 1}'")
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             "dependency": args.dependency,
         }
     )
-    conn = connect_from(args)
+    conn = options.connect_from(args)
     arn = start_run(conn, args.stack, spec, args.name)
     print(f"Started {arn}", file=sys.stderr if args.json else sys.stdout)
     if args.wait:

@@ -6,24 +6,19 @@ import argparse
 import json
 
 from pipeline.cli import Command, register
-from pipeline.commands.options import (
-    add_backend_options,
-    add_execution_options,
-    connect_from,
-    execution_from,
-)
+from pipeline.commands import options
 from pipeline.runs import run_state, step_progress
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_backend_options(parser)
-    add_execution_options(parser)
+    options.add_backend_options(parser)
+    options.add_execution_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
-    conn = connect_from(args)
-    arn = execution_from(args, conn)
+    conn = options.connect_from(args)
+    arn = options.execution_from(args, conn)
     state = run_state(conn, arn)
     progress = step_progress(conn, state.jobs)
     if args.json:

@@ -6,12 +6,12 @@ import argparse
 import sys
 
 from pipeline.cli import Command, register
-from pipeline.commands.options import add_backend_options
+from pipeline.commands import options
 from pipeline.deploy import teardown
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_backend_options(parser)
+    options.add_backend_options(parser)
     parser.add_argument(
         "--purge",
         action="store_true",

@@ -5,26 +5,21 @@ from __future__ import annotations
 import argparse
 
 from pipeline.cli import Command, register
-from pipeline.commands.options import (
-    add_backend_options,
-    add_execution_options,
-    connect_from,
-    execution_from,
-)
+from pipeline.commands import options
 from pipeline.operations.watching import INTERVAL_S, watch_with_bars
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_backend_options(parser)
-    add_execution_options(parser)
+    options.add_backend_options(parser)
+    options.add_execution_options(parser)
     parser.add_argument(
         "--interval", type=float, default=INTERVAL_S, help="seconds between refreshes (>= 1)"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    conn = connect_from(args)
-    arn = execution_from(args, conn)
+    conn = options.connect_from(args)
+    arn = options.execution_from(args, conn)
     state = watch_with_bars(conn, arn, max(args.interval, INTERVAL_S))
     print(f"Status: {state.status}" + (f" ({state.cause})" if state.cause else ""))
     return 0 if state.status == "SUCCEEDED" else 1

@@ -8,17 +8,12 @@ import json
 from pipeline.analysis.capacity import model_error, parse_vcpus, what_if
 from pipeline.analysis.timeline import build_timeline
 from pipeline.cli import Command, register
-from pipeline.commands.options import (
-    add_backend_options,
-    add_execution_options,
-    connect_from,
-    execution_from,
-)
+from pipeline.commands import options
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_backend_options(parser)
-    add_execution_options(parser)
+    options.add_backend_options(parser)
+    options.add_execution_options(parser)
     parser.add_argument(
         "--vcpus", default="2,4,8,16", help="MaxVcpus per step to try (default 2,4,8,16)"
     )
@@ -27,8 +22,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     vcpus = parse_vcpus(args.vcpus)
-    conn = connect_from(args)
-    arn = execution_from(args, conn)
+    conn = options.connect_from(args)
+    arn = options.execution_from(args, conn)
     table = what_if(build_timeline(conn, arn), vcpus)
     if args.json:
         print(json.dumps(table.to_dict(orient="records")))
