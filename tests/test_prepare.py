@@ -75,6 +75,8 @@ def test_environment_defaults_apply_to_an_empty_input(tmp_path, monkeypatch):
 def test_an_event_without_input_is_the_input(tmp_path):
     result = prepare({"id_count": 4, "ids_per_node": 2}, {"EFS_MOUNT": str(tmp_path)})
     assert result["array_size"] == 2
+    named = prepare({"execution_name": "flat", "id_count": 4}, {"EFS_MOUNT": str(tmp_path)})
+    assert (named["workflow_id"], named["array_size"]) == ("flat", 4)
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 """The prepare Lambda: validate the run input and lay out every array node's ids on EFS.
 
 Event: ``{"execution_name": str (optional), "input": {execution input}}``; an event
-without ``input`` is itself the execution input. Returns a small dict (never the ids:
-Step Functions payloads are capped at 256 KiB).
+without ``input`` is itself the execution input (beside an optional ``execution_name``).
+Returns a small dict (never the ids: Step Functions payloads are capped at 256 KiB).
 
 A rerun (``rerun_of`` in the input) writes no ids: it checks that the nodes it reruns are
 still prepared under the original workflow and writes its index map in its own tree;
@@ -69,7 +69,10 @@ def write_index_map(root: Path, rerun_id: str, rerun_of: RerunOf) -> None:
 def prepare(event: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     """Validate the input, write the node tree (or a rerun's index map) and describe the run
     for the state machine."""
-    raw = event["input"] if "input" in event else dict(event)
+    if "input" in event:
+        raw = event["input"]
+    else:
+        raw = {key: value for key, value in event.items() if key != "execution_name"}
     spec = parse_run_input(raw, _defaults(environ))
     workflow_id = workflow_id_for(event.get("execution_name"))
     root = Path(environ["EFS_MOUNT"])
