@@ -1,11 +1,13 @@
 """The watch Lambda: one ``describe_jobs`` call for the three parent jobs of a run.
 
 Event: ``{"workflow_id": str, "rerun_of": str (optional), "jobs": {"procure": id,
-"process": id, "egress": id}}``. Returns ``{"done", "succeeded", "steps": {step:
-{"status", "summary"}}}`` (plus ``workflow_id`` and, once the run failed, a one-line
-``cause``). When the run is done it writes ``{workflow_id}/_SUMMARY.json`` under
-``EGRESS_URL``; a rerun instead appends what it recovered to the ``reruns`` list of the
-original workflow's summary, leaving the original's facts as they were.
+"process": id, "egress": id}}`` (see :func:`parent_job_ids` for the other spellings).
+Returns ``{"done", "succeeded", "steps": {step: {"status", "summary"}}}`` plus
+``workflow_id`` and, once the run failed, a one-line ``cause``.
+
+When the run is done it writes ``{workflow_id}/_SUMMARY.json`` under ``EGRESS_URL``; a
+rerun instead appends what it recovered to the ``reruns`` list of the original
+workflow's summary, leaving the original's facts as they were.
 """
 
 from __future__ import annotations
@@ -63,9 +65,25 @@ def run_cause(steps: Mapping[str, Mapping[str, Any]]) -> str:
     return "; ".join(parts) + "." if parts else "A job of the run failed."
 
 
+def parent_job_ids(event: Mapping[str, Any]) -> dict[str, str]:
+    """The three parent job ids by step: from ``jobs`` (ids, or the submitJob outputs with
+    ``JobId``), from ``job_ids`` in step order, or from the steps as top-level keys."""
+    if "jobs" in event:
+        source = event["jobs"]
+    elif "job_ids" in event:
+        source = dict(zip(STEP_ORDER, event["job_ids"], strict=True))
+    else:
+        source = event
+    return {
+        step: source[step]["JobId"] if isinstance(source[step], Mapping) else source[step]
+        for step in STEP_ORDER
+    }
+
+
 def watch(event: Mapping[str, Any], batch: Any, egress_url: str) -> dict[str, Any]:
-    """Describe the run's three parent jobs; write the run summary once nothing can change."""
-    ids = {step: event["jobs"][step] for step in STEP_ORDER}
+    """Describe the run's three parent jobs; write the run summary once nothing can change
+    (when the event names the workflow)."""
+    ids = parent_job_ids(event)
     described = {job["jobId"]: job for job in batch.describe_jobs(jobs=list(ids.values()))["jobs"]}
     jobs = {step: described[job_id] for step, job_id in ids.items()}
     steps = {
@@ -74,7 +92,7 @@ def watch(event: Mapping[str, Any], batch: Any, egress_url: str) -> dict[str, An
     done = all(job["status"] in TERMINAL for job in jobs.values())
     succeeded = done and all(job["status"] == "SUCCEEDED" for job in jobs.values())
     result: dict[str, Any] = {
-        "workflow_id": event["workflow_id"],
+        "workflow_id": event.get("workflow_id"),
         "done": done,
         "succeeded": succeeded,
         "steps": steps,
@@ -83,7 +101,7 @@ def watch(event: Mapping[str, Any], batch: Any, egress_url: str) -> dict[str, An
         result["cause"] = run_cause(steps)
     if done and event.get("rerun_of"):
         add_rerun(open_store(egress_url), event["rerun_of"], result)
-    elif done:
+    elif done and event.get("workflow_id"):
         summary = {
             **result,
             "finished_at": datetime.now(UTC).isoformat(),
