@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -84,10 +85,8 @@ class BatchClient(LocalClient):
                     (doc[f"{key}Name"], doc[f"{key}Arn"], json.dumps(doc)),
                 )
                 bump_config(self._db)
-        except Exception as error:
-            if "UNIQUE" in str(error):
-                raise self.error(operation, "ClientException", "Object already exists.") from None
-            raise
+        except sqlite3.IntegrityError:
+            raise self.error(operation, "ClientException", "Object already exists.") from None
 
     def _delete(self, table: str, name: str) -> None:
         with self._db:
