@@ -34,6 +34,9 @@ IN_PROCESS_ENTRY_POINTS: dict[str, str] = {"pipeline.worker": "pipeline.worker.m
 PRELOAD = [name.partition(":")[0] for name in IN_PROCESS_ENTRY_POINTS.values()]
 START_METHOD = "forkserver"
 """Worker processes fork from a clean server process, never from the threaded engine."""
+WORKER_NICENESS = 5
+"""Workers yield the CPU to the engine that feeds them: on a machine with fewer cores than
+slots, a starved engine would leave slots idle between children."""
 PYTHON = re.compile(r"python(3(\.\d+)?)?")
 
 
@@ -115,6 +118,7 @@ def _entry(name: str, cache: dict[str, Any]) -> Any:
 def _serve(connection: Connection) -> None:
     """A worker process's body: run tasks from the connection until it closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(WORKER_NICENESS)
     base = dict(os.environ)
     entries: dict[str, Any] = {}
     for name in IN_PROCESS_ENTRY_POINTS.values():
