@@ -12,7 +12,7 @@ import contextlib
 import importlib.util
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -269,26 +269,19 @@ class StateMachine(Provisioner):
         context.clients.sfn.delete_state_machine(stateMachineArn=resource.physical_id)
 
 
-class Bucket(Provisioner):
-    """An S3 bucket: a folder under ``{home}/s3``."""
+class Folder(Provisioner):
+    """A data-bearing resource kept as a folder under the home (a bucket under ``s3/``, a
+    file system under ``efs/``); deleting it keeps retained data unless purged."""
+
+    def __init__(self, folder: Callable[[Path, str], Path]) -> None:
+        self.folder = folder
 
     def create(self, resource: Any, context: DeployContext) -> None:
-        bucket_folder(context.home, resource.physical_id).mkdir(parents=True, exist_ok=True)
+        self.folder(context.home, resource.physical_id).mkdir(parents=True, exist_ok=True)
 
     def delete(self, resource: Any, context: DeployContext, purge: bool) -> None:
         if _removes(resource, purge):
-            shutil.rmtree(bucket_folder(context.home, resource.physical_id), ignore_errors=True)
-
-
-class FileSystem(Provisioner):
-    """An EFS file system: a folder under ``{home}/efs``."""
-
-    def create(self, resource: Any, context: DeployContext) -> None:
-        efs_folder(context.home, resource.physical_id).mkdir(parents=True, exist_ok=True)
-
-    def delete(self, resource: Any, context: DeployContext, purge: bool) -> None:
-        if _removes(resource, purge):
-            shutil.rmtree(efs_folder(context.home, resource.physical_id), ignore_errors=True)
+            shutil.rmtree(self.folder(context.home, resource.physical_id), ignore_errors=True)
 
 
 class AccessPoint(Provisioner):
@@ -349,8 +342,8 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Batch::JobDefinition": JobDefinition(),
     "AWS::Lambda::Function": Function(),
     "AWS::StepFunctions::StateMachine": StateMachine(),
-    "AWS::S3::Bucket": Bucket(),
-    "AWS::EFS::FileSystem": FileSystem(),
+    "AWS::S3::Bucket": Folder(bucket_folder),
+    "AWS::EFS::FileSystem": Folder(efs_folder),
     "AWS::EFS::AccessPoint": AccessPoint(),
     "AWS::Logs::LogGroup": LogGroup(),
 }
