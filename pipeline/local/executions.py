@@ -151,7 +151,12 @@ class Executions:
     def get(self, arn: str) -> ExecutionRecord | None:
         """The execution, after marking it FAILED if its runner died."""
         record = self._row(arn)
-        if record and record.status == "RUNNING" and self._orphaned(record):
+        return self._checked(record) if record else None
+
+    def _checked(self, record: ExecutionRecord) -> ExecutionRecord:
+        """``record``, or its FAILED state when it was RUNNING under a runner that died."""
+        arn = record.arn
+        if record.status == "RUNNING" and self._orphaned(record):
             abandoned = self.finish(
                 arn,
                 "FAILED",
@@ -175,14 +180,11 @@ class Executions:
 
     def list(self, state_machine_arn: str, status: str | None = None) -> list[ExecutionRecord]:
         """The state machine's executions, newest first."""
-        arns = [
-            row["arn"]
-            for row in self.db.execute(
-                "SELECT arn FROM executions WHERE state_machine_arn = ? ORDER BY start_ms DESC",
-                (state_machine_arn,),
-            )
-        ]
-        records = [self.get(arn) for arn in arns]
+        rows = self.db.execute(
+            "SELECT * FROM executions WHERE state_machine_arn = ? ORDER BY start_ms DESC",
+            (state_machine_arn,),
+        )
+        records = [self._checked(ExecutionRecord(**row)) for row in rows.fetchall()]
         return [r for r in records if status is None or r.status == status]
 
     def unclaimed(self) -> list[str]:
@@ -277,6 +279,11 @@ class Executions:
         """Remember a Batch job the execution submitted (so a stop can terminate it)."""
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO execution_jobs VALUES (?, ?)", (arn, job_id))
+
+    def terminate_jobs(self, arn: str, batch: Any) -> None:
+        """Terminate every Batch job the execution submitted (through ``batch``)."""
+        for job_id in self.jobs(arn):
+            batch.terminate_job(jobId=job_id, reason="Execution stopped")
 
     def jobs(self, arn: str) -> list[str]:
         """The Batch jobs the execution submitted."""

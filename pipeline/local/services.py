@@ -118,8 +118,7 @@ class LocalServices:
         except ExecutionFailed as failure:
             self.executions.finish(arn, "FAILED", error=failure.error, cause=failure.cause)
         except ExecutionAborted:
-            for job_id in self.executions.jobs(arn):
-                batch.terminate_job(jobId=job_id, reason="Execution stopped")
+            self.executions.terminate_jobs(arn, batch)
         except Exception as error:  # a bug must end the execution, never leave it RUNNING
             self.executions.finish(arn, "FAILED", error=RUNNER_DIED, cause=repr(error))
         else:

@@ -154,8 +154,8 @@ class Stacks:
         new = resolved.resources
         for resource in new.values():
             provisioner(resource).check(resource, context)
-        changed = [r for key, r in new.items() if key in old and asdict(old[key]) != asdict(r)]
-        added = [r for key, r in new.items() if key not in old]
+        changed = {key for key in new.keys() & old.keys() if asdict(old[key]) != asdict(new[key])}
+        added = new.keys() - old.keys()
         removed = [r for key, r in old.items() if key not in new]
         if update and not (changed or added or removed) and existing.template == body:
             raise NoChanges("No updates are to be performed.")
@@ -164,12 +164,12 @@ class Stacks:
         done: list[ResolvedResource] = []
         try:
             for resource in new.values():
-                if resource in added:
+                if resource.logical_id in added:
                     self._event(name, stack_id, "CREATE_IN_PROGRESS", resource)
                     provisioner(resource).create(resource, context)
                     done.append(resource)
                     self._event(name, stack_id, "CREATE_COMPLETE", resource)
-                elif resource in changed:
+                elif resource.logical_id in changed:
                     provisioner(resource).update(old[resource.logical_id], resource, context)
                     self._event(name, stack_id, "UPDATE_COMPLETE", resource)
         except N2NError as error:

@@ -40,9 +40,7 @@ class StepFunctionsClient(LocalClient):
     def _terminate_jobs(self, arn: str) -> None:
         from pipeline.local.clients.batch import BatchClient
 
-        batch = BatchClient(self.home, self.region)
-        for job_id in self.model.jobs(arn):
-            batch.terminate_job(jobId=job_id, reason="Execution stopped")
+        self.model.terminate_jobs(arn, BatchClient(self.home, self.region))
 
     def _machine(self, operation: str, arn: str):
         machine = self.model.state_machine(arn)
