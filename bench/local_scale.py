@@ -26,8 +26,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from pipeline.connect import connect
+from pipeline.deploy.local import LocalDeployer
 from pipeline.handlers.prepare import prepare
-from pipeline.local.deploy import LocalDeployer
 from pipeline.local.runner import runner_pid
 from pipeline.runs import start_run, wait_for_run
 from pipeline.spec import parse_run_input

@@ -11,8 +11,8 @@ from pipeline.cli import Command, register
 from pipeline.connect import BACKENDS
 from pipeline.deploy import DEFAULT_STACK
 from pipeline.notebooks import run_folder, run_notebooks
-from pipeline.report import DEFAULT_LAST_N, ReportError, parse_since
-from pipeline.schedule import REPORT_NOTEBOOK, crontab_line
+from pipeline.reports.report import DEFAULT_LAST_N, ReportError, parse_since
+from pipeline.reports.schedule import REPORT_NOTEBOOK, crontab_line
 
 REPORTS_DIR = Path("reports")
 

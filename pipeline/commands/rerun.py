@@ -8,9 +8,9 @@ import sys
 
 from pipeline.cli import Command, register
 from pipeline.commands import options
-from pipeline.operations.rerun import NothingToRerun, rerun_missing
-from pipeline.operations.watching import watch_with_bars
 from pipeline.runs import run_state
+from pipeline.runs.rerun import NothingToRerun, rerun_missing
+from pipeline.runs.watch import watch_with_bars
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -9,8 +9,8 @@ import sys
 from pipeline.cli import Command, register
 from pipeline.commands import options
 from pipeline.errors import InvalidRunInput
-from pipeline.progress import StepBars
 from pipeline.runs import start_run, step_progress, wait_for_run, wait_for_workflow
+from pipeline.runs.progress import StepBars
 from pipeline.spec import parse_run_input
 
 

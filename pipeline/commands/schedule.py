@@ -10,7 +10,7 @@ import boto3
 from pipeline.cli import Command, register
 from pipeline.commands.report import add_window_options, window_from
 from pipeline.deploy import DEFAULT_STACK
-from pipeline.schedule import (
+from pipeline.reports.schedule import (
     DEFAULT_INSTANCE_TYPE,
     ReportSchedule,
     ScheduleError,
@@ -19,7 +19,7 @@ from pipeline.schedule import (
     put_schedule,
     sdk,
 )
-from pipeline.studio import StudioApp, execution_role, studio_app
+from pipeline.reports.studio import StudioApp, execution_role, studio_app
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ import json
 
 from pipeline.cli import Command, register
 from pipeline.commands import options
-from pipeline.operations.stop import REASON, stop_run
+from pipeline.runs.stop import REASON, stop_run
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

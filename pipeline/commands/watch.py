@@ -6,7 +6,7 @@ import argparse
 
 from pipeline.cli import Command, register
 from pipeline.commands import options
-from pipeline.operations.watching import INTERVAL_S, watch_with_bars
+from pipeline.runs.watch import INTERVAL_S, watch_with_bars
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

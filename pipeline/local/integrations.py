@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 from pipeline.local.clients.base import service_model
 from pipeline.local.lambdas import LambdaFailed, LambdaFunctions, invoke
 from pipeline.local.shapes import pascal, to_api
-from pipeline.local.states import TaskFailed, UnsupportedDefinition, validate_definition
+from pipeline.local.stepfunctions.asl import TaskFailed, UnsupportedDefinition, validate_definition
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 BATCH_SUBMIT = "arn:aws:states:::batch:submitJob"

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from pipeline import clients
 from pipeline.local.clients import local_client
-from pipeline.local.executions import RUNNER_DIED, Executions
 from pipeline.local.integrations import Integrations
-from pipeline.local.states import ExecutionAborted, ExecutionFailed, Interpreter
+from pipeline.local.stepfunctions.asl import ExecutionAborted, ExecutionFailed, Interpreter
+from pipeline.local.stepfunctions.executions import RUNNER_DIED, Executions
 
 POLL_S = 0.05
 

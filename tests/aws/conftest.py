@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 from moto.cloudformation.models import CloudFormationBackend
 
-from pipeline.aws.session import AwsSession, resolve_session
+from pipeline.deploy.aws.session import AwsSession, resolve_session
 
 REGION = "us-east-1"
 BUILD_PROJECT = "n2n-worker-image"

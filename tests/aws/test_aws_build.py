@@ -8,9 +8,9 @@ import json
 import pytest
 from botocore.stub import Stubber
 
-from pipeline.aws.build import ImageBuilder
-from pipeline.aws.errors import BuildError
-from pipeline.aws.session import AwsSession
+from pipeline.deploy.aws.build import ImageBuilder
+from pipeline.deploy.aws.errors import BuildError
+from pipeline.deploy.aws.session import AwsSession
 
 TAG = "ab" * 32
 MANIFEST = json.dumps(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.aws.deploy import AwsDeployer
-from pipeline.aws.session import AwsSession
 from pipeline.cli import main
 from pipeline.deploy import DEPLOYERS
+from pipeline.deploy.aws.deploy import AwsDeployer
+from pipeline.deploy.aws.session import AwsSession
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from botocore.stub import Stubber
 
-from pipeline.aws.deploy import AwsDeployer
-from pipeline.aws.errors import StackError
-from pipeline.aws.package import container_source, lambda_code
-from pipeline.aws.session import AwsSession
-from pipeline.aws.stack import Stacks
+from pipeline.deploy.aws.deploy import AwsDeployer
+from pipeline.deploy.aws.errors import StackError
+from pipeline.deploy.aws.package import container_source, lambda_code
+from pipeline.deploy.aws.session import AwsSession
+from pipeline.deploy.aws.stack import Stacks
 
 from .conftest import BOOTSTRAP
 

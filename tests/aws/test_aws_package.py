@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.aws.errors import BuildError
-from pipeline.aws.package import Artifact, container_source, lambda_code, upload
-from pipeline.aws.session import AwsSession
+from pipeline.deploy.aws.errors import BuildError
+from pipeline.deploy.aws.package import Artifact, container_source, lambda_code, upload
+from pipeline.deploy.aws.session import AwsSession
 
 
 def _names(artifact: Artifact) -> list[str]:

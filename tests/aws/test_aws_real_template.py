@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.aws.package import Artifact
-from pipeline.aws.session import AwsSession
-from pipeline.aws.stack import TEMPLATE_BODY_LIMIT, Stacks
+from pipeline.deploy.aws.package import Artifact
+from pipeline.deploy.aws.session import AwsSession
+from pipeline.deploy.aws.stack import TEMPLATE_BODY_LIMIT, Stacks
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "infra/template.yaml"
 pytestmark = pytest.mark.skipif(not TEMPLATE.is_file(), reason="infra/template.yaml not written")

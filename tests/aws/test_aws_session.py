@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.aws.errors import CredentialsError
-from pipeline.aws.session import resolve_session
 from pipeline.clients import RETRY_CONFIG
+from pipeline.deploy.aws.errors import CredentialsError
+from pipeline.deploy.aws.session import resolve_session
 
 
 def test_no_credentials_is_one_sentence_saying_what_to_set(monkeypatch: pytest.MonkeyPatch):

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from pipeline.aws.session import AwsSession
-from pipeline.aws.stack import Stacks
-from pipeline.aws.teardown import remove_stack
+from pipeline.deploy.aws.session import AwsSession
+from pipeline.deploy.aws.stack import Stacks
+from pipeline.deploy.aws.teardown import remove_stack
 
 RETAINING = """\
 Parameters:

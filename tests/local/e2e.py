@@ -11,7 +11,7 @@ import boto3
 from botocore.stub import Stubber
 
 from pipeline.connect import connect
-from pipeline.local.deploy import LocalDeployer
+from pipeline.deploy.local import LocalDeployer
 from pipeline.local.runner import runner_alive, runner_pid
 from pipeline.runs import RunState, start_run, wait_for_run
 from pipeline.spec import parse_run_input

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.local.batch.engine import BatchEngine
 from pipeline.local.batch.models import DEPENDENT_FAILED_REASON, TIMEOUT_REASON
-from pipeline.local.clients.logs import LogsClient
+from pipeline.local.logs.client import LogsClient
 
 from .test_batch_support import (
     add_queue,

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from pipeline.layout import RunLayout, atomic_write_json
-from pipeline.local.clients.logs import LogsClient
+from pipeline.local.logs.client import LogsClient
 
 from .test_batch_support import (
     WORKER,

@@ -14,10 +14,10 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
+from pipeline.local.batch import client as batch_module
+from pipeline.local.batch.client import BatchClient
 from pipeline.local.batch.engine import BatchEngine
 from pipeline.local.batch.models import TERMINAL
-from pipeline.local.clients import batch as batch_module
-from pipeline.local.clients.batch import BatchClient
 
 WORKER = ["python", "-m", "pipeline.worker"]
 

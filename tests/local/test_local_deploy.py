@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main as cli
-from pipeline.local.deploy import TEMPLATE, LocalDeployer
-from pipeline.local.stacks import StackError
+from pipeline.deploy.local import TEMPLATE, LocalDeployer
+from pipeline.local.cloudformation.stacks import StackError
 
 
 def local_resources(home: Path) -> dict[str, list]:

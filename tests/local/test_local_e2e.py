@@ -12,8 +12,8 @@ from collections import Counter
 
 import pytest
 
-from pipeline.results import id_counts, run_summary
 from pipeline.runs import run_state
+from pipeline.runs.results import id_counts, run_summary
 from tests.local.e2e import assert_aws_shape, busy_worker, stop_runner
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.local.batch.logs import StreamLog, append_streams, open_logs_db
 from pipeline.local.batch.patterns import PatternError, compile_pattern
-from pipeline.local.clients.logs import LogsClient
+from pipeline.local.logs.client import LogsClient
 
 from .test_batch_support import assert_shape
 

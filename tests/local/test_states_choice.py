@@ -2,8 +2,8 @@
 
 import pytest
 
-from pipeline.local.states.choice import OPERATORS, check_rule, matches
-from pipeline.local.states.errors import RuntimeFailure
+from pipeline.local.stepfunctions.asl.choice import OPERATORS, check_rule, matches
+from pipeline.local.stepfunctions.asl.errors import RuntimeFailure
 
 DATA = {
     "s": "beta",

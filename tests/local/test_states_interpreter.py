@@ -9,14 +9,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from pipeline.local.states import (
+from pipeline.local.stepfunctions.asl import (
     ExecutionAborted,
     ExecutionFailed,
     Interpreter,
     TaskFailed,
     details_key,
 )
-from pipeline.local.states.interpreter import retry_delay
+from pipeline.local.stepfunctions.asl.interpreter import retry_delay
 
 EXECUTION_ARN = "arn:aws:states:eu-west-1:000000000000:execution:n2n:run-1"
 CONTEXT = {

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.local.states.errors import RuntimeFailure
-from pipeline.local.states.intrinsics import (
+from pipeline.local.stepfunctions.asl.errors import RuntimeFailure
+from pipeline.local.stepfunctions.asl.intrinsics import (
     FUNCTIONS,
     Call,
     IntrinsicSyntaxError,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from pipeline.local.states.errors import RuntimeFailure
-from pipeline.local.states.paths import (
+from pipeline.local.stepfunctions.asl.errors import RuntimeFailure
+from pipeline.local.stepfunctions.asl.paths import (
     PathSyntaxError,
     apply_input_path,
     apply_output_path,
@@ -12,7 +12,7 @@ from pipeline.local.states.paths import (
     reference_steps,
     select,
 )
-from pipeline.local.states.templates import check_template, render
+from pipeline.local.stepfunctions.asl.templates import check_template, render
 
 DATA = {"a": {"b": [10, 20, 30]}, "items": [{"x": 1}, {"x": 2}, {"x": 3}], "s": "text"}
 CONTEXT = {

@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from pipeline.errors import N2NError
-from pipeline.local.states import UnsupportedDefinition, validate_definition
+from pipeline.local.stepfunctions.asl import UnsupportedDefinition, validate_definition
 
 SUPPORTED = {"arn:aws:states:::lambda:invoke", "arn:aws:states:::batch:submitJob"}
 

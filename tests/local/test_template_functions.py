@@ -8,7 +8,12 @@ import textwrap
 
 import pytest
 
-from pipeline.local.template import ResolvedStack, TemplateError, load_template, resolve_stack
+from pipeline.local.cloudformation.template import (
+    ResolvedStack,
+    TemplateError,
+    load_template,
+    resolve_stack,
+)
 
 HEAD = """
 Parameters:

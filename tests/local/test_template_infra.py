@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.local.template import ResolvedStack, load_template, resolve_stack
+from pipeline.local.cloudformation.template import ResolvedStack, load_template, resolve_stack
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
 pytestmark = pytest.mark.skipif(not TEMPLATE.exists(), reason="infra/template.yaml is absent")

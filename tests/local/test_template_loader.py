@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipeline.local.template import TemplateError, load_template
+from pipeline.local.cloudformation.template import TemplateError, load_template
 
 
 def test_short_tags_become_long_form_intrinsics():

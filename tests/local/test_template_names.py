@@ -7,8 +7,8 @@ import re
 import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-from pipeline.local.template import default_namer, load_template, resolve_stack
-from pipeline.local.template.names import NAMERS
+from pipeline.local.cloudformation.template import default_namer, load_template, resolve_stack
+from pipeline.local.cloudformation.template.names import NAMERS
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"
 NAMER = default_namer("n2n", region=REGION, account=ACCOUNT)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pipeline.local.template import ResolvedStack, TemplateError, resolve_stack
+from pipeline.local.cloudformation.template import ResolvedStack, TemplateError, resolve_stack
 
 
 def _resolve(parameters: dict, given: dict | None = None) -> ResolvedStack:

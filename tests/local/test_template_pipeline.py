@@ -7,7 +7,12 @@ import json
 
 import pytest
 
-from pipeline.local.template import ResolvedStack, TemplateError, load_template, resolve_stack
+from pipeline.local.cloudformation.template import (
+    ResolvedStack,
+    TemplateError,
+    load_template,
+    resolve_stack,
+)
 
 PIPELINE = """
 AWSTemplateFormatVersion: "2010-09-09"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.local.template import TemplateError, load_template, resolve_stack
+from pipeline.local.cloudformation.template import TemplateError, load_template, resolve_stack
 
 ORDERED = """
 Resources:

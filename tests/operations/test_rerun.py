@@ -10,9 +10,9 @@ import pytest
 
 from pipeline.analysis.timeline import timeline_from
 from pipeline.cli import main
-from pipeline.operations.rerun import NothingToRerun, RerunError, missing_indices, plan_rerun
-from pipeline.results import id_counts, run_summary
 from pipeline.runs import run_state
+from pipeline.runs.rerun import NothingToRerun, RerunError, missing_indices, plan_rerun
+from pipeline.runs.results import id_counts, run_summary
 from pipeline.spec import MAX_ARRAY_SIZE, RerunOf
 
 IDS, PER_NODE = 300, 10
@@ -134,7 +134,7 @@ def test_the_largest_rerun_input_fits_a_step_functions_payload():
 
 
 def test_recover_missing_reruns_and_waits_or_does_nothing(one_attempt_stack):
-    from pipeline.operations.rerun import recover_missing
+    from pipeline.runs.rerun import recover_missing
 
     stack = one_attempt_stack
     state = stack.run("recover", **FAILING)

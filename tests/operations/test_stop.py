@@ -7,8 +7,8 @@ import json
 import time
 
 from pipeline.cli import main
-from pipeline.operations.stop import stop_run
 from pipeline.runs import run_state, step_progress
+from pipeline.runs.stop import stop_run
 
 SLOW = {"id_count": 400, "ids_per_node": 10, "work": {"compute_ms_per_id": 20}}
 

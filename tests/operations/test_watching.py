@@ -7,8 +7,8 @@ import itertools
 import time
 
 from pipeline.cli import main
-from pipeline.operations.watching import RunningChart, follow, live_running_chart
 from pipeline.runs import step_progress
+from pipeline.runs.watch import RunningChart, follow, live_running_chart
 
 WORK = {"id_count": 200, "ids_per_node": 10, "work": {"compute_ms_per_id": 10}}
 

@@ -16,8 +16,14 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main
-from pipeline.report import COLUMNS, ReportError, build_report, parse_since, window_executions
-from pipeline.schedule import ScheduleError, crontab_line
+from pipeline.reports.report import (
+    COLUMNS,
+    ReportError,
+    build_report,
+    parse_since,
+    window_executions,
+)
+from pipeline.reports.schedule import ScheduleError, crontab_line
 from tests.local.e2e import LocalStack, stop_runner
 
 STACK = "reported"

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pipeline.schedule import (
+from pipeline.reports.schedule import (
     ReportSchedule,
     ScheduleError,
     eventbridge_cron,
@@ -81,7 +81,7 @@ def test_definition_runs_the_report_notebook_with_its_parameters(api, aws):
     pages = session.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket)
     keys = {o["Key"].removeprefix(prefix + "/") for page in pages for o in page["Contents"]}
     assert {"06_report.ipynb", "n2n-init.sh", "pyproject.toml", "README.md"} <= keys
-    assert "pipeline/report.py" in keys
+    assert "pipeline/reports/report.py" in keys
     assert not [key for key in keys if "__pycache__" in key]
 
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pipeline import studio
-from pipeline.studio import StudioError, execution_role, studio_app
+from pipeline.reports import studio
+from pipeline.reports.studio import StudioError, execution_role, studio_app
 
 ARN = "arn:aws:sagemaker:eu-west-1:123456789012:app/d-abc123/alice/JupyterLab/default"
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"

@@ -88,7 +88,7 @@ class JobSpec:
 
     @classmethod
     def from_request(cls, request: dict[str, Any]) -> JobSpec:
-        """The spec of a stored submission (see ``pipeline.local.clients.batch``)."""
+        """The spec of a stored submission (see ``pipeline.local.batch.client``)."""
         definition = request["definition"]
         container = effective_container(request)
         requirements = _named(container.get("resourceRequirements", []), "type", "value")

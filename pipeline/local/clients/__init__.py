@@ -9,11 +9,11 @@ from typing import Any
 from pipeline.errors import N2NError
 
 CLIENTS = {
-    "cloudformation": "pipeline.local.clients.cloudformation:CloudFormationClient",
-    "stepfunctions": "pipeline.local.clients.sfn:StepFunctionsClient",
-    "batch": "pipeline.local.clients.batch:BatchClient",
-    "logs": "pipeline.local.clients.logs:LogsClient",
-    "s3": "pipeline.local.clients.s3:S3Client",
+    "cloudformation": "pipeline.local.cloudformation.client:CloudFormationClient",
+    "stepfunctions": "pipeline.local.stepfunctions.client:StepFunctionsClient",
+    "batch": "pipeline.local.batch.client:BatchClient",
+    "logs": "pipeline.local.logs.client:LogsClient",
+    "s3": "pipeline.local.s3.client:S3Client",
 }
 
 

@@ -1,0 +1,1 @@
+"""The local stand-in for Amazon S3: buckets as folders."""
