@@ -8,8 +8,9 @@
    first child started (after the first job was created), peak RSS and CPU seconds of the
    runner's process tree, and engine efficiency = Σ child run time ÷ (worker slots x makespan).
 2. Times the floor in the same minutes: the same three steps' file work for the same indices
-   on a bare process pool with no orchestration; prints wall ÷ floor and CPU ÷ floor CPU
-   (the CPU ratio is the figure to compare on a machine other work is loading).
+   on a bare process pool (one process per core) with no orchestration; prints wall ÷ floor
+   and CPU ÷ floor CPU (the CPU ratio is the figure to compare on a machine other work is
+   loading).
 3. Unless ``--quick``: runs 1,000 indices with skew 1.0 and CPU work under N_TO_N and under
    BARRIER and prints both makespans.
 """
@@ -31,6 +32,7 @@ from pathlib import Path
 from pipeline.connect import connect
 from pipeline.deploy.local import LocalDeployer
 from pipeline.handlers.prepare import prepare
+from pipeline.local.batch.engine import default_max_workers
 from pipeline.local.runner import runner_pid
 from pipeline.runs import start_run, wait_for_run
 from pipeline.spec import parse_run_input
@@ -187,7 +189,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     ids = QUICK_IDS if args.quick else args.ids
-    workers = int(os.environ.get("N2N_MAX_WORKERS") or os.cpu_count() or 1)
+    workers = default_max_workers()
+    cores = os.cpu_count() or 1
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"before: {_load()}")
     with tempfile.TemporaryDirectory(prefix="n2n-bench-") as home:
@@ -206,8 +209,8 @@ def main() -> int:
         print(f"  peak RSS (runner tree) {usage.peak_kib / 1024:.0f} MiB")
         print(f"  CPU (runner tree) {usage.cpu_s:.1f} s")
         print(f"  makespan {span:.1f} s, efficiency {busy / (slots * span):.2f} ({slots} slots)")
-        floor, floor_cpu = floor_s(ids, args.ids_per_node, workers)
-        print(f"floor: {floor:.1f} s, CPU {floor_cpu:.1f} s on a bare pool of {workers}")
+        floor, floor_cpu = floor_s(ids, args.ids_per_node, cores)
+        print(f"floor: {floor:.1f} s, CPU {floor_cpu:.1f} s on a bare pool of {cores}")
         print(f"  wall / floor {wall / floor:.2f}; CPU / floor CPU {usage.cpu_s / floor_cpu:.2f}")
         if not args.quick:
             skewed = {"skew": 1.0, "compute_ms_per_id": 1.0}
