@@ -20,13 +20,14 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from local_scale import children_cpu_s, load_average
 
 from pipeline.connect import connect
 from pipeline.deploy.local import LocalDeployer
@@ -42,21 +43,16 @@ N2N = str(Path(sys.executable).with_name("n2n"))
 LABEL_WIDTH = 46
 
 
-def _children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def timed(command: list[str], environment: dict[str, str]) -> tuple[float, float, str]:
     """Wall and CPU seconds of one command and its stdout; a failed command stops the
     benchmark."""
-    cpu = _children_cpu_s()
+    cpu = children_cpu_s()
     started = time.perf_counter()
     done = subprocess.run(command, env=environment, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if done.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
-    return wall, _children_cpu_s() - cpu, done.stdout
+    return wall, children_cpu_s() - cpu, done.stdout
 
 
 def wait_runner_gone(home: Path) -> None:
@@ -97,7 +93,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print("before: load average " + " ".join(f"{v:.1f}" for v in os.getloadavg()))
+    print(f"before: {load_average()}")
     with tempfile.TemporaryDirectory(prefix="n2n-cli-") as home:
         warm = {**os.environ, "N2N_HOME": home}
         cold = {**warm, "N2N_RUNNER_IDLE_S": "0"}
@@ -126,7 +122,7 @@ def main() -> int:
             for figure in figures[0]:
                 label = f"n2n run --ids 1 --wait, {mode}: {figure}"
                 print(summary(label, [f[figure] for f in figures]))
-    print("after: load average " + " ".join(f"{v:.1f}" for v in os.getloadavg()))
+    print(f"after: {load_average()}")
     return 0
 
 

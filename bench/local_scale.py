@@ -153,7 +153,8 @@ def _floor_index(args: tuple[str, str, str, int]) -> None:
             raise RuntimeError(f"{step} failed for index {index}")
 
 
-def _children_cpu_s() -> float:
+def children_cpu_s() -> float:
+    """CPU seconds (user + sys) of this process's children that were waited for."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -169,14 +170,15 @@ def floor_s(ids: int, ids_per_node: int, workers: int) -> tuple[float, float]:
             (str(efs), bucket.as_uri() + "/", prepared["workflow_id"], index)
             for index in range(prepared["array_size"])
         ]
-        cpu_before = _children_cpu_s()
+        cpu_before = children_cpu_s()
         started = time.perf_counter()
         with ProcessPoolExecutor(workers) as pool:
             list(pool.map(_floor_index, tasks, chunksize=16))
-        return time.perf_counter() - started, _children_cpu_s() - cpu_before
+        return time.perf_counter() - started, children_cpu_s() - cpu_before
 
 
-def _load() -> str:
+def load_average() -> str:
+    """The machine's load averages, to print beside the figures."""
     return "load average " + " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
@@ -192,7 +194,7 @@ def main() -> int:
     workers = default_max_workers()
     cores = os.cpu_count() or 1
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print(f"before: {_load()}")
+    print(f"before: {load_average()}")
     with tempfile.TemporaryDirectory(prefix="n2n-bench-") as home:
         os.environ["N2N_HOME"] = home
         LocalDeployer(home=Path(home)).deploy("bench", {})
@@ -227,7 +229,7 @@ def main() -> int:
                 )
                 span = makespan_s(found)
                 print(f"1,000 indices, skew 1.0, {dependency}: {status}, makespan {span:.1f} s")
-    print(f"after: {_load()}")
+    print(f"after: {load_average()}")
     return 0
 
 
