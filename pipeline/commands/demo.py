@@ -29,11 +29,8 @@ def run(args: argparse.Namespace) -> int:
     conn = connect("local")
     arn = start_run(conn, args.stack, spec)
     print(f"Running {spec.id_count} ids over {spec.array_size} indices per step: {arn}")
-    bars = StepBars()
-    try:
+    with StepBars() as bars:
         state = wait_for_run(conn, arn, bars)
-    finally:
-        bars.close()
     print(f"Status: {state.status}" + (f" ({state.cause})" if state.cause else ""))
     for step, counts in step_progress(conn, state.jobs).items():
         print(f"  {step:<8} {counts['succeeded']} of {counts['total']} children succeeded")

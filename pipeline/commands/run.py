@@ -42,11 +42,8 @@ def run(args: argparse.Namespace) -> int:
     arn = start_run(conn, args.stack, spec, args.name)
     print(f"Started {arn}", file=sys.stderr if args.json else sys.stdout)
     if args.wait:
-        bars = StepBars()
-        try:
+        with StepBars() as bars:
             state = wait_for_run(conn, arn, bars)
-        finally:
-            bars.close()
     else:
         state = wait_for_workflow(conn, arn)
     progress = step_progress(conn, state.jobs)

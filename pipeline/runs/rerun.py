@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,12 +146,9 @@ def recover_missing(
 ) -> RunState | None:
     """Rerun what execution ``arn`` left missing and wait for it (with ``bars``); None when
     every index already has its egress object."""
-    try:
-        _, rerun_arn = rerun_missing(conn, stack, arn)
-    except NothingToRerun:
-        return None
-    try:
+    with bars or nullcontext():
+        try:
+            _, rerun_arn = rerun_missing(conn, stack, arn)
+        except NothingToRerun:
+            return None
         return wait_for_run(conn, rerun_arn, bars)
-    finally:
-        if bars is not None:
-            bars.close()

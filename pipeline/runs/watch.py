@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -129,12 +130,9 @@ def watch_with_bars(
     conn: Any, arn: str, interval_s: float = INTERVAL_S, disable: bool = False
 ) -> RunState:
     """One tqdm bar per step, from the jobs' status counts, until the execution ends."""
-    bars = StepBars(disable=disable)
-    try:
+    with StepBars(disable=disable) as bars:
         for refresh in follow(conn, arn, lambda c, s: step_progress(c, s.jobs), interval_s):
             bars(refresh.state, refresh.value)
-    finally:
-        bars.close()
     return refresh.state
 
 
@@ -202,12 +200,9 @@ def live_running_chart(
     """Redraw one running-children chart (and, given ``bars``, the step bars) until the
     execution ends: the run notebook's live view. Return the final timeline."""
     chart = chart or RunningChart()
-    try:
+    with bars or nullcontext():
         for refresh in follow(conn, arn, timeline_from, interval_s, calls_per_s):
             chart.draw(refresh.value, refresh.state.status)
             if bars is not None:
                 bars(refresh.state, timeline_progress(refresh.value))
-    finally:
-        if bars is not None:
-            bars.close()
     return refresh.value
