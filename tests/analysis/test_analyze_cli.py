@@ -7,7 +7,7 @@ import json
 import pandas as pd
 
 from pipeline.analysis.timeline import TIMELINE_COLUMNS, read_timeline_csv
-from pipeline.cli import main as cli
+from pipeline.cli.main import main as cli
 
 FILES = {"timeline.csv", "metrics.json"} | {
     f"{name}.{suffix}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main as cli
+from pipeline.cli.main import main as cli
 from pipeline.deploy.local import TEMPLATE, LocalDeployer
 from pipeline.local.cloudformation.stacks import StackError
 

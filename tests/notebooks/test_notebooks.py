@@ -14,7 +14,7 @@ import nbformat
 import papermill
 import pytest
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.notebooks import NOTEBOOKS_DIR, STEPS, NotebookError, find_step, run_folder
 from tests.local.e2e import stop_runner
 

@@ -20,7 +20,7 @@ from pipeline.analysis.capacity import (
 )
 from pipeline.analysis.synthetic import synthetic_timeline
 from pipeline.analysis.timeline import timeline_from
-from pipeline.cli import main
+from pipeline.cli.main import main
 from tests.local.e2e import LocalStack, stop_runner
 
 WORK = {"compute_ms_per_id": 5, "skew": 1.0}

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from pipeline.analysis.timeline import timeline_from
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.runs import run_state
 from pipeline.runs.rerun import NothingToRerun, RerunError, missing_indices, plan_rerun
 from pipeline.runs.results import id_counts, run_summary

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.runs import run_state, step_progress
 from pipeline.runs.stop import stop_run
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.runs import step_progress
 from pipeline.runs.watch import RunningChart, follow, live_running_chart
 

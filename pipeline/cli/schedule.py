@@ -7,8 +7,8 @@ import argparse
 
 import boto3
 
-from pipeline.cli import Command, register
-from pipeline.commands.report import add_window_options, window_from
+from pipeline.cli.main import Command, register
+from pipeline.cli.report import add_window_options, window_from
 from pipeline.deploy import DEFAULT_STACK
 from pipeline.reports.schedule import (
     DEFAULT_INSTANCE_TYPE,

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import Command, register
+from pipeline.cli.main import Command, register
 from pipeline.connect import BACKENDS
 from pipeline.deploy import DEFAULT_STACK
 from pipeline.notebooks import run_folder, run_notebooks

@@ -7,8 +7,8 @@ import json
 
 from pipeline.analysis.capacity import model_error, parse_vcpus, what_if
 from pipeline.analysis.timeline import build_timeline
-from pipeline.cli import Command, register
-from pipeline.commands import options
+from pipeline.cli import options
+from pipeline.cli.main import Command, register
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

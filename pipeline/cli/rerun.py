@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from pipeline.cli import Command, register
-from pipeline.commands import options
+from pipeline.cli import options
+from pipeline.cli.main import Command, register
 from pipeline.runs import run_state
 from pipeline.runs.rerun import NothingToRerun, rerun_missing
 from pipeline.runs.watch import watch_with_bars

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.cli import Command, register
-from pipeline.commands import options
+from pipeline.cli import options
+from pipeline.cli.main import Command, register
 from pipeline.runs.watch import INTERVAL_S, watch_with_bars
 
 

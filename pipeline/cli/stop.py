@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from pipeline.cli import Command, register
-from pipeline.commands import options
+from pipeline.cli import options
+from pipeline.cli.main import Command, register
 from pipeline.runs.stop import REASON, stop_run
 
 

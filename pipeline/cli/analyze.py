@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pipeline.analysis.export import headline, write_analysis
 from pipeline.analysis.timeline import build_timeline
-from pipeline.cli import Command, register
-from pipeline.commands import options
+from pipeline.cli import options
+from pipeline.cli.main import Command, register
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.cli import Command, register
+from pipeline.cli.main import Command, register
 from pipeline.connect import connect
 from pipeline.deploy import DEFAULT_STACK, deploy
 from pipeline.errors import N2NError

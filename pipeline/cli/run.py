@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from pipeline.cli import Command, register
-from pipeline.commands import options
+from pipeline.cli import options
+from pipeline.cli.main import Command, register
 from pipeline.errors import InvalidRunInput
 from pipeline.runs import start_run, step_progress, wait_for_run, wait_for_workflow
 from pipeline.runs.progress import StepBars

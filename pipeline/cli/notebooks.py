@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.cli import Command, register
+from pipeline.cli.main import Command, register
 from pipeline.notebooks import STEPS, parse_value, run_notebooks
 
 

@@ -1,6 +1,6 @@
 """The ``n2n`` command line: subcommands come from a registry, one module each.
 
-A command module under :mod:`pipeline.commands` calls :func:`register`; ``main`` builds
+A command module under :mod:`pipeline.cli` calls :func:`register`; ``main`` builds
 the parser from the registry and turns the kit's errors into one line, never a traceback.
 """
 
@@ -37,10 +37,11 @@ def register(command: Command) -> Command:
 
 
 def _load_commands() -> None:
-    import pipeline.commands as package
+    import pipeline.cli as package
 
     for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
+        if module.name not in ("__main__", "main", "options"):
+            importlib.import_module(f"{package.__name__}.{module.name}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,9 +108,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("n2n: interrupted.", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    from pipeline.cli import main as registered_main  # the registry lives in pipeline.cli
-
-    sys.exit(registered_main())
