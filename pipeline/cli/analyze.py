@@ -8,7 +8,6 @@ from pathlib import Path
 from pipeline.analysis.export import headline, write_analysis
 from pipeline.analysis.timeline import build_timeline
 from pipeline.cli import options
-from pipeline.cli.main import Command, register
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +25,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {line}")
     print(f"Wrote {len(written['paths'])} files to {args.out}")
     return 0
-
-
-register(Command("analyze", "Write an execution's timeline, metrics and figures.", configure, run))

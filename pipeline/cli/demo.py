@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.cli.main import Command, register
 from pipeline.connect import connect
 from pipeline.deploy import DEFAULT_STACK, deploy
 from pipeline.errors import N2NError
@@ -43,6 +42,3 @@ def run(args: argparse.Namespace) -> int:
     if state.status != "SUCCEEDED" or len(counts) != spec.id_count:
         raise N2NError(f"The demo run ended {state.status}: see `n2n status {arn}`.")
     return 0
-
-
-register(Command("demo", "Deploy locally, run 20,000 ids and show the results.", configure, run))

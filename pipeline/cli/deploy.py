@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from pipeline.cli import options
-from pipeline.cli.main import Command, register
 from pipeline.deploy import deploy, parse_parameters
 
 
@@ -27,8 +26,3 @@ def run(args: argparse.Namespace) -> int:
     for key in sorted(outputs):
         print(f"{key}: {outputs[key]}")
     return 0
-
-
-register(
-    Command("deploy", "Create or update the pipeline stack and print its outputs.", configure, run)
-)

@@ -1,62 +1,59 @@
-"""The ``n2n`` command line: subcommands come from a registry, one module each.
+"""The ``n2n`` command line: one table of subcommands, one module each.
 
-A command module under :mod:`pipeline.cli` calls :func:`register`; ``main`` builds
-the parser from the registry and turns the kit's errors into one line, never a traceback.
+A command module under :mod:`pipeline.cli` defines ``configure(parser)`` and ``run(args)``.
+Only the module of the command being run is imported, so ``n2n --help`` and
+``n2n --version`` load neither pandas, matplotlib nor botocore. ``main`` turns the kit's
+errors into one line, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from pipeline import __version__
 from pipeline.errors import N2NError
 
-
-@dataclass(frozen=True)
-class Command:
-    """One subcommand: how to configure its parser and how to run it."""
-
-    name: str
-    help: str
-    configure: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-
-
-COMMANDS: dict[str, Command] = {}
-
-
-def register(command: Command) -> Command:
-    """Add ``command`` to the CLI."""
-    COMMANDS[command.name] = command
-    return command
+COMMANDS: dict[str, str] = {
+    "analyze": "Write an execution's timeline, metrics and figures.",
+    "demo": "Deploy locally, run 20,000 ids and show the results.",
+    "deploy": "Create or update the pipeline stack and print its outputs.",
+    "notebooks": "Execute the kit's notebooks with papermill.",
+    "report": "Run the report notebook on a stack's recent executions.",
+    "rerun": "Rerun the indices of an execution whose results are missing.",
+    "run": "Start an execution of the pipeline.",
+    "schedule": "Run the report on a schedule with SageMaker Pipelines.",
+    "status": "Show an execution's status and per-step counts.",
+    "stop": "Stop an execution and terminate its Batch jobs.",
+    "teardown": "Delete the pipeline stack (with --purge, its data too).",
+    "watch": "Follow an execution live: one progress bar per step.",
+    "whatif": "Predict makespan and cost under other MaxVcpus.",
+}
+"""Every subcommand and its one-line help; the module is ``pipeline.cli.<name>``."""
 
 
-def _load_commands() -> None:
-    import pipeline.cli as package
-
-    for module in pkgutil.iter_modules(package.__path__):
-        if module.name not in ("__main__", "main", "options"):
-            importlib.import_module(f"{package.__name__}.{module.name}")
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is not an option (the top-level
+    options take no value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``n2n`` argument parser with every registered subcommand."""
-    _load_commands()
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``n2n`` argument parser: every subcommand listed, ``command`` configured."""
     parser = argparse.ArgumentParser(
         prog="n2n",
         description="Deploy, run and study the N_TO_N Batch pipeline, locally or on AWS.",
     )
     parser.add_argument("--version", action="version", version=f"n2n-kit {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in sorted(COMMANDS.values(), key=lambda c: c.name):
-        sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
-        command.configure(sub)
-        sub.set_defaults(run=command.run)
+    for name, summary in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=summary, description=summary)
+        if name == command:
+            module = importlib.import_module(f"{__package__}.{name}")
+            module.configure(sub)
+            sub.set_defaults(run=module.run)
     return parser
 
 
@@ -82,7 +79,8 @@ def _service_message(error: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``n2n`` command line; return its exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_named(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.cli.main import Command, register
 from pipeline.notebooks import STEPS, parse_value, run_notebooks
 
 
@@ -43,6 +42,3 @@ def run(args: argparse.Namespace) -> int:
     for figures in sorted({path.parent for path in folder.rglob("*.png")}):
         print(f"Figures: {figures}")
     return 0
-
-
-register(Command("notebooks", "Execute the kit's notebooks with papermill.", configure, run))

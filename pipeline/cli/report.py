@@ -7,7 +7,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli.main import Command, register
 from pipeline.connect import BACKENDS
 from pipeline.deploy import DEFAULT_STACK
 from pipeline.notebooks import run_folder, run_notebooks
@@ -76,8 +75,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"Report of stack {args.stack}: {notebook.with_suffix('.html')}")
     print(f"Executed notebook, tables and figures in {folder}")
     return 0
-
-
-register(
-    Command("report", "Run the report notebook on a stack's recent executions.", configure, run)
-)

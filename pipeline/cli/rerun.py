@@ -7,7 +7,6 @@ import json
 import sys
 
 from pipeline.cli import options
-from pipeline.cli.main import Command, register
 from pipeline.runs import run_state
 from pipeline.runs.rerun import NothingToRerun, rerun_missing
 from pipeline.runs.watch import watch_with_bars
@@ -50,8 +49,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"Status: {state.status}" + (f" ({state.cause})" if state.cause else ""))
     return 0 if state.status in ("SUCCEEDED", "RUNNING") else 1
-
-
-register(
-    Command("rerun", "Rerun the indices of an execution whose results are missing.", configure, run)
-)

@@ -7,7 +7,6 @@ import json
 import sys
 
 from pipeline.cli import options
-from pipeline.cli.main import Command, register
 from pipeline.errors import InvalidRunInput
 from pipeline.runs import start_run, step_progress, wait_for_run, wait_for_workflow
 from pipeline.runs.progress import StepBars
@@ -64,6 +63,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"Status: {state.status}" + (f" ({state.cause})" if state.cause else ""))
     return 0 if state.status in ("SUCCEEDED", "RUNNING") else 1
-
-
-register(Command("run", "Start an execution of the pipeline.", configure, run))

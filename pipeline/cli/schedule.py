@@ -7,7 +7,6 @@ import argparse
 
 import boto3
 
-from pipeline.cli.main import Command, register
 from pipeline.cli.report import add_window_options, window_from
 from pipeline.deploy import DEFAULT_STACK
 from pipeline.reports.schedule import (
@@ -80,8 +79,3 @@ def run(args: argparse.Namespace) -> int:
     deleted = delete_schedule(args.stack, session)
     print(f"Deleted {' and '.join(deleted)}." if deleted else "Nothing to delete.")
     return 0
-
-
-register(
-    Command("schedule", "Run the report on a schedule with SageMaker Pipelines.", configure, run)
-)

@@ -6,7 +6,6 @@ import argparse
 import json
 
 from pipeline.cli import options
-from pipeline.cli.main import Command, register
 from pipeline.runs import run_state, step_progress
 
 
@@ -44,6 +43,3 @@ def run(args: argparse.Namespace) -> int:
     if state.cause:
         print(f"Cause:     {state.cause}")
     return 0
-
-
-register(Command("status", "Show an execution's status and per-step counts.", configure, run))

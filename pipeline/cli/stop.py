@@ -6,7 +6,6 @@ import argparse
 import json
 
 from pipeline.cli import options
-from pipeline.cli.main import Command, register
 from pipeline.runs.stop import REASON, stop_run
 
 
@@ -41,6 +40,3 @@ def run(args: argparse.Namespace) -> int:
         if left:
             print(f"  {step:<8} {left} children still ending (Batch is terminating them)")
     return 0
-
-
-register(Command("stop", "Stop an execution and terminate its Batch jobs.", configure, run))

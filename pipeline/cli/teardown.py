@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from pipeline.cli import options
-from pipeline.cli.main import Command, register
 from pipeline.deploy import teardown
 
 
@@ -39,8 +38,3 @@ def run(args: argparse.Namespace) -> int:
     for line in removed:
         print(f"Removed {line}")
     return 0
-
-
-register(
-    Command("teardown", "Delete the pipeline stack (with --purge, its data too).", configure, run)
-)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from pipeline.cli import options
-from pipeline.cli.main import Command, register
 from pipeline.runs.watch import INTERVAL_S, watch_with_bars
 
 
@@ -23,6 +22,3 @@ def run(args: argparse.Namespace) -> int:
     state = watch_with_bars(conn, arn, max(args.interval, INTERVAL_S))
     print(f"Status: {state.status}" + (f" ({state.cause})" if state.cause else ""))
     return 0 if state.status == "SUCCEEDED" else 1
-
-
-register(Command("watch", "Follow an execution live: one progress bar per step.", configure, run))

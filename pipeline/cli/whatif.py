@@ -8,7 +8,6 @@ import json
 from pipeline.analysis.capacity import model_error, parse_vcpus, what_if
 from pipeline.analysis.timeline import build_timeline
 from pipeline.cli import options
-from pipeline.cli.main import Command, register
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +31,3 @@ def run(args: argparse.Namespace) -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"Model error at the measured slots: {model_error(table):+.1%}")
     return 0
-
-
-register(Command("whatif", "Predict makespan and cost under other MaxVcpus.", configure, run))
