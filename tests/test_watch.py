@@ -172,21 +172,3 @@ def test_the_handler_uses_the_installed_client_factory(tmp_path, monkeypatch, ba
         assert watch_module.handler(EVENT, None)["done"] is False
     finally:
         clients.set_client_factory(None)
-
-
-@pytest.mark.parametrize(
-    "event",
-    [
-        {"jobs": {s: {"JobId": JOBS[s], "JobName": s} for s in JOBS}},
-        {"job_ids": [JOBS["procure"], JOBS["process"], JOBS["egress"]]},
-        dict(JOBS),
-    ],
-)
-def test_the_parent_jobs_may_be_given_in_other_spellings(batch, tmp_path, event):
-    expect_describe(
-        batch,
-        [job(JOBS[s], "SUCCEEDED", {"SUCCEEDED": 2}, 2) for s in ("procure", "process", "egress")],
-    )
-    result = watch(event, batch, tmp_path.as_uri() + "/")
-    assert (result["done"], result["succeeded"], result["workflow_id"]) == (True, True, None)
-    assert list(tmp_path.iterdir()) == []
