@@ -9,13 +9,17 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from pipeline.runs import STEPS
+from pipeline.errors import N2NError
+from pipeline.jobs import STEPS
+from pipeline.runs.wait import wait_for
 
 QUERY = (
     'fields @message | filter event = "n2n.step" and workflow_id = "{workflow_id}" '
     'and step = "{step}" | limit 10000'
 )
 POLL_S = 1.0
+QUERY_TIMEOUT_S = 3600.0
+"""Logs Insights ends a query after 60 minutes with status Timeout (CloudWatch Logs quotas)."""
 DONE = frozenset({"Complete", "Failed", "Cancelled", "Timeout"})
 
 
@@ -38,8 +42,17 @@ def step_events(
     for step in STEPS:
         query = QUERY.format(workflow_id=workflow_id, step=step)
         query_id = logs.start_query(logGroupName=group, queryString=query, **window)["queryId"]
-        while (result := logs.get_query_results(queryId=query_id))["status"] not in DONE:
-            time.sleep(POLL_S)
+        result = wait_for(
+            lambda query_id=query_id: logs.get_query_results(queryId=query_id),
+            lambda result: result["status"] in DONE,
+            POLL_S,
+            QUERY_TIMEOUT_S,
+        )
+        if result["status"] not in DONE:
+            raise N2NError(
+                f"The Logs Insights query of step {step} is still {result['status']} after "
+                f"{QUERY_TIMEOUT_S:.0f} s: read the run from Batch alone or try again later."
+            )
         for row in result["results"]:
             fields = {field["field"]: field["value"] for field in row}
             yield json.loads(fields["@message"])

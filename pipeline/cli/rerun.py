@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     source = options.execution_from(args, conn)
     out = sys.stderr if args.json else sys.stdout
     try:
-        plan, arn = rerun_missing(conn, args.stack, source, args.name)
+        plan, arn = rerun_missing(conn, source, args.name)
     except NothingToRerun as nothing:
         print(str(nothing), file=out)
         if args.json:

@@ -2,7 +2,7 @@
 running-children chart redrawn in place, until the execution ends.
 
 Every refresh reads through the same code as the analysis and ``n2n status``
-(:func:`pipeline.runs.step_progress`, :func:`pipeline.analysis.timeline.timeline_from`)
+(:func:`pipeline.runs.state.step_progress`, :func:`pipeline.analysis.timeline.timeline_from`)
 on a connection that counts the API calls it makes (paginated pages count one each).
 Refreshes are at least ``interval_s`` apart and spaced so that the calls they make stay
 under ``calls_per_s``: a 10,000-child timeline, which takes dozens of calls, is redrawn
@@ -13,7 +13,6 @@ are known; after that a bar refresh is two calls (describe_execution, describe_j
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -26,8 +25,10 @@ from pipeline.analysis.plots import running_label, running_series, step_color
 from pipeline.analysis.simulate import step_names
 from pipeline.analysis.timeline import timeline_from
 from pipeline.connect import SERVICES
-from pipeline.runs import STEPS, TERMINAL, RunState, run_state, step_progress
+from pipeline.jobs import STEPS
 from pipeline.runs.progress import StepBars
+from pipeline.runs.state import RunState, run_state, step_progress
+from pipeline.runs.wait import poll
 
 INTERVAL_S = 1.0
 CALLS_PER_S = 5.0
@@ -116,14 +117,18 @@ def follow(
     state)``; the last one is the execution's final state."""
     counted = CountingConnection(conn)
     state = None
-    while True:
+
+    def refresh() -> Refresh[T]:
+        nonlocal state
         counted.calls = 0
         state = _latest_state(counted, arn, state)
-        value = read(counted, state)
-        yield Refresh(state, value, counted.calls)
-        if state.status in TERMINAL:
-            return
-        time.sleep(max(interval_s, counted.calls / calls_per_s))
+        return Refresh(state, read(counted, state), counted.calls)
+
+    yield from poll(
+        refresh,
+        lambda latest: latest.state.ended,
+        lambda latest: max(interval_s, latest.calls / calls_per_s),
+    )
 
 
 def watch_with_bars(

@@ -140,8 +140,21 @@ def test_recover_missing_reruns_and_waits_or_does_nothing(one_attempt_stack):
     state = stack.run("recover", **FAILING)
     holes = missing_indices(stack.conn, stack.bucket, "recover", NODES)
     assert holes
-    recovered = recover_missing(stack.conn, stack.name, state.execution_arn)
+    recovered = recover_missing(stack.conn, state.execution_arn)
     assert recovered.status in ("SUCCEEDED", "FAILED")
     assert set(missing_indices(stack.conn, stack.bucket, "recover", NODES)) < set(holes)
     complete = stack.run("whole-run", id_count=20, ids_per_node=10)
-    assert recover_missing(stack.conn, stack.name, complete.execution_arn) is None
+    assert recover_missing(stack.conn, complete.execution_arn) is None
+
+
+def test_a_run_is_named_by_its_arn_alone(one_attempt_stack, capsys):
+    from tests.local.e2e import LocalStack
+
+    other = LocalStack(one_attempt_stack.home, name="elsewhere", RetryAttempts="1")
+    assert other.bucket != one_attempt_stack.bucket
+    state = other.run("named-once", **FAILING)
+    holes = missing_indices(other.conn, other.bucket, "named-once", NODES)
+    assert holes
+    report = rerun_cli(capsys, state.execution_arn)
+    assert report["missing"] == holes
+    assert report["workflowId"] == "named-once"
