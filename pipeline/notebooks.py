@@ -26,8 +26,8 @@ from typing import Any
 import yaml
 
 from pipeline.errors import N2NError
+from pipeline.kit_files import notebooks_folder
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 RUNS_DIR = Path("runs")
 KERNEL_NAME = "python3"
 """The venv's kernel: inside a virtual environment Jupyter prefers the environment's
@@ -52,7 +52,7 @@ class NotebookStep:
     @property
     def path(self) -> Path:
         """The committed notebook."""
-        return NOTEBOOKS_DIR / f"{self.name}.ipynb"
+        return notebooks_folder() / f"{self.name}.ipynb"
 
     @property
     def short_name(self) -> str:

@@ -15,7 +15,8 @@ import papermill
 import pytest
 
 from pipeline.cli.main import main
-from pipeline.notebooks import NOTEBOOKS_DIR, STEPS, NotebookError, find_step, run_folder
+from pipeline.kit_files import notebooks_folder
+from pipeline.notebooks import STEPS, NotebookError, find_step, run_folder
 from tests.local.e2e import stop_runner
 
 SMALL = {"id_count": "600", "ids_per_node": "20", "compute_ms_per_id": "1"}
@@ -170,7 +171,7 @@ def test_notebook_cells_only_call_the_package(name):
 
 def test_registry_covers_the_notebooks_folder_in_order():
     assert list(STEPS) == sorted(STEPS)
-    assert {path.stem for path in NOTEBOOKS_DIR.glob("*.ipynb")} == set(STEPS)
+    assert {path.stem for path in notebooks_folder().glob("*.ipynb")} == set(STEPS)
     assert find_step("deploy").name == "01_deploy"
     assert find_step("03_analyze.ipynb").name == "03_analyze"
 
