@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.connect import connect
+from pipeline.errors import StackError
 from pipeline.kit_files import infra_folder
-from pipeline.local.cloudformation.stacks import StackError
 from pipeline.local.cloudformation.template import load_template
 
 LOCAL_PARAMETERS = {

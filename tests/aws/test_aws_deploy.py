@@ -9,10 +9,10 @@ import pytest
 from botocore.stub import Stubber
 
 from pipeline.deploy.aws.deploy import AwsDeployer
-from pipeline.deploy.aws.errors import StackError
 from pipeline.deploy.aws.package import container_source, lambda_code
 from pipeline.deploy.aws.session import AwsSession
 from pipeline.deploy.aws.stack import Stacks
+from pipeline.errors import StackError
 
 from .conftest import BOOTSTRAP
 

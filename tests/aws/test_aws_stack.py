@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from botocore.stub import ANY, Stubber
 
-from pipeline.deploy.aws.errors import StackError
 from pipeline.deploy.aws.session import AwsSession
 from pipeline.deploy.aws.stack import TEMPLATE_BODY_LIMIT, Stacks
+from pipeline.errors import StackError
 
 from .conftest import PIPELINE
 

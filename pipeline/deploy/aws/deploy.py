@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.deploy.aws.build import ImageBuilder
-from pipeline.deploy.aws.errors import StackError
 from pipeline.deploy.aws.package import container_source, lambda_code, upload
 from pipeline.deploy.aws.session import AwsSession, resolve_session
 from pipeline.deploy.aws.stack import Stacks
 from pipeline.deploy.aws.teardown import remove_stack
+from pipeline.errors import StackError
 from pipeline.kit_files import infra_folder, source_root
 
 TEMPLATE = "template.yaml"
@@ -60,7 +60,7 @@ class AwsDeployer:
         ]
         if missing:
             raise StackError(
-                f"Stack {name} has no output {', '.join(missing)}: {BOOTSTRAP_TEMPLATE} must "
+                f"Stack {name} has no output {', '.join(missing)}: infra/{BOOTSTRAP_TEMPLATE} must "
                 f"declare it."
             )
         return outputs

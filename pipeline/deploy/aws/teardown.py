@@ -14,9 +14,9 @@ from typing import Protocol
 from botocore.exceptions import ClientError
 from botocore.waiter import WaiterModel, create_waiter_with_client
 
-from pipeline.deploy.aws.errors import StackError
 from pipeline.deploy.aws.session import AwsSession
 from pipeline.deploy.aws.stack import Stacks
+from pipeline.errors import StackError
 
 ECR_BATCH = 100
 MOUNT_TARGETS_GONE = WaiterModel(
