@@ -1,4 +1,4 @@
-"""``n2n demo`` (what ``make demo`` runs): deploy the stack on the local backend, run
+"""``n2n demo``: deploy the stack on the local backend, run
 20,000 ids at 40 per node (500 array indices per step) and show where the results are."""
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ import json
 
 import pandas as pd
 
-from pipeline.analysis.timeline import TIMELINE_COLUMNS, read_timeline_csv
+from pipeline.analysis.timeline import TIMELINE_COLUMNS
 from pipeline.cli.main import main as cli
+from tests.analysis.timelines import read_timeline_csv
 
 FILES = {"timeline.csv", "metrics.json"} | {
     f"{name}.{suffix}"

@@ -18,9 +18,9 @@ from pipeline.analysis.capacity import (
     slots_for,
     what_if,
 )
-from pipeline.analysis.synthetic import synthetic_timeline
 from pipeline.analysis.timeline import timeline_from
 from pipeline.cli.main import main
+from tests.analysis.synthetic import synthetic_timeline
 from tests.local.e2e import LocalStack, stop_runner
 
 WORK = {"compute_ms_per_id": 5, "skew": 1.0}

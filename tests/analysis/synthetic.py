@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.analysis.simulate import Schedule, simulate
-from pipeline.runs import STEPS
+from pipeline.jobs import STEPS
 
 RUN_START = pd.Timestamp("2024-01-01T00:00:00Z").as_unit("ns")
 MEDIAN_RUN_S = (20.0, 40.0, 15.0)
