@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.notebooks import STEPS, parse_value, run_notebooks
+from pipeline.notebooks import NOTEBOOKS, parse_value, run_notebooks
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -15,7 +15,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "run",
         help="execute notebooks in order (default: all)",
         description="Execute notebooks with papermill in order: "
-        + ", ".join(f"{name} ({step.help})" for name, step in STEPS.items()),
+        + ", ".join(f"{name} ({step.help})" for name, step in NOTEBOOKS.items()),
     )
     run_parser.add_argument(
         "names", nargs="*", metavar="NAME", help="a notebook, like 01_deploy or deploy"

@@ -14,7 +14,7 @@ from pathlib import Path
 from pipeline.deploy.aws.build import ImageBuilder
 from pipeline.deploy.aws.package import container_source, lambda_code, upload
 from pipeline.deploy.aws.session import AwsSession, resolve_session
-from pipeline.deploy.aws.stack import Stacks
+from pipeline.deploy.aws.stack import StackDeployer
 from pipeline.deploy.aws.teardown import remove_stack
 from pipeline.errors import StackError
 from pipeline.kit_files import infra_folder, source_root
@@ -40,7 +40,7 @@ class AwsDeployer:
         self.root = root or source_root()
         self.infra = root / "infra" if root else infra_folder()
         self.delay = delay
-        self.stacks = Stacks(aws, delay=delay)
+        self.stacks = StackDeployer(aws, delay=delay)
 
     @classmethod
     def connect(cls, region: str | None = None, profile: str | None = None) -> AwsDeployer:

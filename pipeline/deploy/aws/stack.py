@@ -108,8 +108,9 @@ class StackEvents:
         return None
 
 
-class Stacks:
-    """CloudFormation stacks of one session."""
+class StackDeployer:
+    """Creates, updates and deletes the CloudFormation stacks of one session, through change
+    sets."""
 
     def __init__(self, aws: AwsSession, delay: float = 10.0) -> None:
         self.cfn = aws.client("cloudformation")
