@@ -33,10 +33,12 @@ def step_events(
     workflow_id: str,
     start: datetime | None = None,
     end: datetime | None = None,
+    timeout_s: float = QUERY_TIMEOUT_S,
 ) -> Iterator[dict[str, Any]]:
-    """The parsed ``n2n.step`` events of one workflow, step by step."""
+    """The parsed ``n2n.step`` events of one workflow, step by step; one sentence when a
+    query is still running after ``timeout_s``."""
     window = {
-        "startTime": _epoch_s(start, 0) - 60,
+        "startTime": max(_epoch_s(start, 0) - 60, 0),
         "endTime": _epoch_s(end, time.time()) + 60,
     }
     for step in STEPS:
@@ -46,12 +48,12 @@ def step_events(
             lambda query_id=query_id: logs.get_query_results(queryId=query_id),
             lambda result: result["status"] in DONE,
             POLL_S,
-            QUERY_TIMEOUT_S,
+            timeout_s,
         )
         if result["status"] not in DONE:
             raise N2NError(
                 f"The Logs Insights query of step {step} is still {result['status']} after "
-                f"{QUERY_TIMEOUT_S:.0f} s: read the run from Batch alone or try again later."
+                f"{timeout_s:.0f} s: read the run from Batch alone or try again later."
             )
         for row in result["results"]:
             fields = {field["field"]: field["value"] for field in row}
