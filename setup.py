@@ -3,14 +3,19 @@ repository and ship inside the package as ``pipeline.infra`` and ``pipeline.note
 
 from setuptools import find_packages, setup
 
-KIT_FILES = {"pipeline.infra": "infra", "pipeline.notebook_files": "notebooks"}
+KIT_FILES = {
+    "pipeline.infra": "infra",
+    "pipeline.infra.parameters": "infra/parameters",
+    "pipeline.notebook_files": "notebooks",
+}
 
 setup(
     packages=[*find_packages(include=["pipeline", "pipeline.*"]), *KIT_FILES],
     package_dir=KIT_FILES,
     package_data={
         "pipeline": ["py.typed"],
-        "pipeline.infra": ["*.yaml", "parameters/*.json"],
+        "pipeline.infra": ["*.yaml"],
+        "pipeline.infra.parameters": ["*.json"],
         "pipeline.notebook_files": ["*.ipynb"],
     },
 )
