@@ -50,8 +50,8 @@ class Connection:
 
 
 def _local(home: Path | None, region: str | None, profile: str | None) -> Connection:
-    from pipeline.local.clients import local_client
-    from pipeline.local.store import default_home
+    from pipeline.local import local_client
+    from pipeline.local.core.db import default_home
 
     if profile:
         raise BackendError("--profile is for the aws backend: drop it or use --backend aws.")

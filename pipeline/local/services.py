@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline import clients
-from pipeline.local.clients import local_client
-from pipeline.local.integrations import Integrations
+from pipeline.local import local_client
 from pipeline.local.stepfunctions.asl import ExecutionAborted, ExecutionFailed, Interpreter
 from pipeline.local.stepfunctions.executions import RUNNER_DIED, Executions
+from pipeline.local.stepfunctions.integrations import Integrations
 
 POLL_S = 0.05
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from pipeline.local.batch.logs import StreamLog, append_streams, open_logs_db
-from pipeline.local.batch.patterns import PatternError, compile_pattern
 from pipeline.local.logs.client import LogsClient
+from pipeline.local.logs.models import StreamLog, append_streams, open_logs_db
+from pipeline.local.logs.patterns import PatternError, compile_pattern
 
 from .test_batch_support import assert_shape
 

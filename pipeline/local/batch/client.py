@@ -22,9 +22,9 @@ from pipeline.local.batch.models import (
     effective_container,
     now_ms,
 )
-from pipeline.local.batch.paging import page
 from pipeline.local.batch.schema import bump_config, open_batch_db
-from pipeline.local.clients.base import LOCAL_REGION, LocalClient, service_model
+from pipeline.local.core.client import LOCAL_REGION, LocalClient, service_model
+from pipeline.local.core.paging import page
 from pipeline.local.runner import ensure_runner
 
 DEFAULT_PAGE = 100

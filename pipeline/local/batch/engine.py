@@ -22,11 +22,9 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from pipeline.local.batch.capacity import Capacity, ComputeEnvironment, JobQueue
 from pipeline.local.batch.dependencies import wire
 from pipeline.local.batch.environment import child_environment, job_command, job_environment
 from pipeline.local.batch.journal import Batch, Journal
-from pipeline.local.batch.logs import StreamLog
 from pipeline.local.batch.models import (
     DEPENDENT_FAILED_REASON,
     EXITED_REASON,
@@ -43,7 +41,9 @@ from pipeline.local.batch.models import (
 from pipeline.local.batch.pool import Execution, ExecutionPool, Outcome
 from pipeline.local.batch.retries import should_retry
 from pipeline.local.batch.schema import open_batch_db
-from pipeline.local.clients.base import LOCAL_ACCOUNT, LOCAL_REGION
+from pipeline.local.batch.slots import Capacity, ComputeEnvironment, JobQueue
+from pipeline.local.core.client import LOCAL_ACCOUNT, LOCAL_REGION
+from pipeline.local.logs.models import StreamLog
 
 POLL_S = 0.1
 """How often new submissions, requests and registration changes are picked up."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.local.batch.models import JobSpec
-from pipeline.local.paths import S3_SCHEME, efs_folder, local_url
+from pipeline.local.core.home import S3_SCHEME, efs_folder, local_url
 
 VOLUME_FOLDERS: dict[str, Callable[[Path, dict[str, Any], str], Path]] = {
     "efsVolumeConfiguration": lambda home, conf, _name: efs_folder(

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.errors import N2NError
-from pipeline.local.clients.base import LOCAL_ACCOUNT, LocalClient
 from pipeline.local.cloudformation.stacks import StackRecord, Stacks
+from pipeline.local.core.client import LOCAL_ACCOUNT, LocalClient
 
 
 def _date(ms: int | None) -> datetime | None:
@@ -28,7 +28,7 @@ class _Clients:
 
     def __getattr__(self, name: str) -> Any:
         from pipeline.connect import SERVICES
-        from pipeline.local.clients import local_client
+        from pipeline.local import local_client
 
         client = local_client(SERVICES[name], self.home, self.region)
         setattr(self, name, client)

@@ -21,8 +21,8 @@ from pipeline.local.cloudformation.template import (
     load_template,
     resolve_stack,
 )
+from pipeline.local.core.db import open_db
 from pipeline.local.stepfunctions.executions import now_ms
-from pipeline.local.store import open_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stacks (

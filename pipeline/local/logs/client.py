@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.local.batch.logs import Event, Position, group_events, open_logs_db, stream_events
 from pipeline.local.batch.models import now_ms
-from pipeline.local.batch.paging import decode_token, encode_token, page
-from pipeline.local.batch.patterns import PatternError, compile_pattern
-from pipeline.local.clients.base import LOCAL_REGION, LocalClient
+from pipeline.local.core.client import LOCAL_REGION, LocalClient
+from pipeline.local.core.paging import decode_token, encode_token, page
+from pipeline.local.logs.models import Event, Position, group_events, open_logs_db, stream_events
+from pipeline.local.logs.patterns import PatternError, compile_pattern
 
 EVENTS_PAGE = 10_000
 LISTING_PAGE = 50

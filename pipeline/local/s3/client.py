@@ -16,8 +16,8 @@ from typing import Any
 from botocore.response import StreamingBody
 
 from pipeline.layout import atomic_write_bytes
-from pipeline.local.clients.base import LocalClient
-from pipeline.local.paths import bucket_folder
+from pipeline.local.core.client import LocalClient
+from pipeline.local.core.home import bucket_folder
 
 LIST_LIMIT = 1000
 

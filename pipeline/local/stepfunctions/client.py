@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.local.clients.base import LocalClient
+from pipeline.local.core.client import LocalClient
 from pipeline.local.runner import ensure_runner
 from pipeline.local.stepfunctions.executions import ExecutionRecord, Executions
 
@@ -60,7 +60,7 @@ class StepFunctionsClient(LocalClient):
 
     def create_state_machine(self, **params: Any) -> dict[str, Any]:
         """Create a state machine from an ASL definition the local interpreter can run."""
-        from pipeline.local.integrations import validate_for_local
+        from pipeline.local.stepfunctions.integrations import validate_for_local
 
         self.validate("CreateStateMachine", params)
         arn = self.arn("states", f"stateMachine:{params['name']}")
@@ -79,7 +79,7 @@ class StepFunctionsClient(LocalClient):
 
     def update_state_machine(self, **params: Any) -> dict[str, Any]:
         """Replace a state machine's definition or role."""
-        from pipeline.local.integrations import validate_for_local
+        from pipeline.local.stepfunctions.integrations import validate_for_local
 
         self.validate("UpdateStateMachine", params)
         machine = self._machine("UpdateStateMachine", params["stateMachineArn"])

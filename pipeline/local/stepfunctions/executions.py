@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.local.core.db import open_db
 from pipeline.local.runner import runner_alive, runner_pid
-from pipeline.local.store import open_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS state_machines (

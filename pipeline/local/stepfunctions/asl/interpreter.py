@@ -17,7 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.local.clients.base import LOCAL_REGION
+from pipeline.local.core.client import LOCAL_REGION
 from pipeline.local.stepfunctions.asl import choice, errors, history
 from pipeline.local.stepfunctions.asl.cancellation import POLL_S, Cancellation
 from pipeline.local.stepfunctions.asl.errors import (

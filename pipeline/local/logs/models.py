@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.local.batch.models import now_ms
-from pipeline.local.store import open_db
+from pipeline.local.core.db import open_db
 
 LOGS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_groups (

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from pipeline.local.store import open_db
+from pipeline.local.core.db import open_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
