@@ -51,7 +51,7 @@ class Connection:
 
 def _local(home: Path | None, region: str | None, profile: str | None) -> Connection:
     from pipeline.local import local_client
-    from pipeline.local.core.db import default_home
+    from pipeline.local.core.home import default_home
 
     if profile:
         raise BackendError("--profile is for the aws backend: drop it or use --backend aws.")

@@ -65,6 +65,17 @@ class LocalStack:
         return sorted(found, key=lambda job: job["arrayProperties"]["index"])
 
 
+def wait_until(read, done, timeout_s: float = 60, poll_s: float = 0.05):
+    """Call ``read`` until ``done(value)``; fail with the last value after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = read()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"still {value!r} after {timeout_s}s"
+        time.sleep(poll_s)
+
+
 def child_pids(pid: int) -> list[int]:
     """The direct children of a process."""
     children = []

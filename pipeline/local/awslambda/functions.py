@@ -19,7 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from pipeline.local.core.db import open_db
+from pipeline.local.core.db import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
@@ -57,11 +57,11 @@ class LambdaFunctions:
     """The registry of local functions under ``home``."""
 
     def __init__(self, home: Path) -> None:
-        self.db = open_db(home, "lambda", SCHEMA)
+        self.db = Database(home, "lambda", SCHEMA)
 
     def put(self, function: LocalFunction) -> None:
         """Create or replace a function."""
-        with self.db:
+        with self.db.transaction():
             self.db.execute(
                 "INSERT OR REPLACE INTO functions VALUES (?, ?, ?, ?, ?)",
                 (
@@ -75,7 +75,7 @@ class LambdaFunctions:
 
     def delete(self, name: str) -> None:
         """Remove a function."""
-        with self.db:
+        with self.db.transaction():
             self.db.execute("DELETE FROM functions WHERE name = ?", (name,))
 
     def get(self, name_or_arn: str) -> LocalFunction | None:

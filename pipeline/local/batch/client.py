@@ -20,11 +20,11 @@ from pipeline.local.batch.models import (
     MIN_ARRAY_SIZE,
     STATUSES,
     effective_container,
-    now_ms,
 )
-from pipeline.local.batch.schema import bump_config, open_batch_db
-from pipeline.local.core.client import LOCAL_REGION, LocalClient, service_model
-from pipeline.local.core.paging import page
+from pipeline.local.batch.schema import batch_database, bump_config
+from pipeline.local.core.arns import DEFAULT_REGION
+from pipeline.local.core.client import LocalClient, service_model
+from pipeline.local.core.clock import now_ms
 from pipeline.local.runner import ensure_runner
 
 DEFAULT_PAGE = 100
@@ -49,19 +49,19 @@ class BatchClient(LocalClient):
     """boto3's ``batch`` client, local."""
 
     service_name = "batch"
+    invalid_token_code = "ClientException"
 
-    def __init__(self, home: Path, region: str = LOCAL_REGION) -> None:
+    def __init__(self, home: Path, region: str = DEFAULT_REGION) -> None:
         super().__init__(home, region)
-        self._db = open_batch_db(self.home)
+        self._db = batch_database(self.home)
 
     # -- helpers -------------------------------------------------------------------------
 
     def _page(self, operation: str, items: list, params: dict, default: int) -> tuple[list, dict]:
         """One page of ``items`` and the ``nextToken`` entry (if more remain)."""
-        try:
-            return page(items, params.get("nextToken"), params.get("maxResults") or default)
-        except ValueError:
-            raise self.error(operation, "ClientException", "The nextToken is not valid.") from None
+        return self.page(
+            operation, items, params.get("nextToken"), params.get("maxResults") or default
+        )
 
     def _find(self, table: str, ref: str) -> dict | None:
         row = self._db.execute(f"SELECT doc FROM {table} WHERE name = ? OR arn = ?", (ref, ref))
@@ -78,7 +78,7 @@ class BatchClient(LocalClient):
         """Insert (``new``) or replace a compute environment or queue ``doc``; ``key`` is
         its field prefix (``computeEnvironment`` | ``jobQueue``)."""
         try:
-            with self._db:
+            with self._db.transaction():
                 verb = "INSERT" if new else "REPLACE"
                 self._db.execute(
                     f"{verb} INTO {table} (name, arn, doc) VALUES (?, ?, ?)",
@@ -89,7 +89,7 @@ class BatchClient(LocalClient):
             raise self.error(operation, "ClientException", "Object already exists.") from None
 
     def _delete(self, table: str, name: str) -> None:
-        with self._db:
+        with self._db.transaction():
             self._db.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
             bump_config(self._db)
 
@@ -263,7 +263,7 @@ class BatchClient(LocalClient):
         """Register the next revision of a job definition."""
         self.validate("RegisterJobDefinition", params)
         name = params["jobDefinitionName"]
-        with self._db:
+        with self._db.transaction():
             revision = self._db.execute(
                 "SELECT coalesce(max(revision), 0) + 1 FROM job_definitions WHERE name = ?",
                 (name,),
@@ -303,7 +303,7 @@ class BatchClient(LocalClient):
         self.validate("DeregisterJobDefinition", params)
         doc = self._definition("DeregisterJobDefinition", params["jobDefinition"])
         doc["status"] = "INACTIVE"
-        with self._db:
+        with self._db.transaction():
             self._db.execute(
                 "UPDATE job_definitions SET status = 'INACTIVE', doc = ? WHERE arn = ?",
                 (json.dumps(doc), doc["jobDefinitionArn"]),
@@ -388,7 +388,7 @@ class BatchClient(LocalClient):
         self._check_dependencies(params, size)
         job_id = str(uuid.uuid4())
         request = {**copy.deepcopy(params), "definition": definition}
-        with self._db:
+        with self._db.transaction():
             self._db.execute(
                 "INSERT INTO jobs (job_id, name, queue, definition, array_size, status,"
                 " created_at, request) VALUES (?, ?, ?, ?, ?, 'SUBMITTED', ?, ?)",
@@ -582,7 +582,7 @@ class BatchClient(LocalClient):
             found = self._db.execute("SELECT 1 FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         if found is None:
             raise self.error(operation, "ClientException", f"Job {job_id} does not exist.")
-        with self._db:
+        with self._db.transaction():
             self._db.execute(
                 "INSERT INTO requests (job_id, kind, reason) VALUES (?, ?, ?)",
                 (job_id, kind, params["reason"]),

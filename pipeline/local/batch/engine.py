@@ -36,13 +36,13 @@ from pipeline.local.batch.models import (
     JobSpec,
     Unit,
     host_terminated_reason,
-    now_ms,
 )
 from pipeline.local.batch.pool import Execution, ExecutionPool, Outcome
 from pipeline.local.batch.retries import should_retry
 from pipeline.local.batch.schema import open_batch_db
 from pipeline.local.batch.slots import Capacity, ComputeEnvironment, JobQueue
-from pipeline.local.core.client import LOCAL_ACCOUNT, LOCAL_REGION
+from pipeline.local.core.arns import DEFAULT_REGION, arn
+from pipeline.local.core.clock import now_ms
 from pipeline.local.logs.models import StreamLog
 
 POLL_S = 0.1
@@ -50,7 +50,7 @@ POLL_S = 0.1
 FLUSH_S = 0.1
 """How often transitions and log events are written."""
 
-CLUSTER_ARN = f"arn:aws:ecs:{LOCAL_REGION}:{LOCAL_ACCOUNT}:cluster/local"
+CLUSTER_ARN = arn("ecs", DEFAULT_REGION, "cluster/local")
 UNKNOWN_INSTANCE = "local-unknown"
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from pipeline.errors import N2NError
 from pipeline.local.cloudformation.stacks import StackRecord, Stacks
-from pipeline.local.core.client import LOCAL_ACCOUNT, LocalClient
+from pipeline.local.core.arns import ACCOUNT
+from pipeline.local.core.client import LocalClient
 
 
 def _date(ms: int | None) -> datetime | None:
@@ -42,7 +43,7 @@ class CloudFormationClient(LocalClient):
 
     def __init__(self, home, region: str = "us-east-1") -> None:
         super().__init__(home, region)
-        self.model = Stacks(self.home, _Clients(self.home, region), region, LOCAL_ACCOUNT)
+        self.model = Stacks(self.home, _Clients(self.home, region), region, ACCOUNT)
 
     def _stack(self, operation: str, name: str) -> StackRecord:
         record = self.model.get(name)

@@ -21,8 +21,8 @@ from pipeline.local.cloudformation.template import (
     load_template,
     resolve_stack,
 )
-from pipeline.local.core.db import open_db
-from pipeline.local.stepfunctions.executions import now_ms
+from pipeline.local.core.clock import now_ms
+from pipeline.local.core.db import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stacks (
@@ -96,7 +96,7 @@ class Stacks:
         self.clients = clients
         self.region = region
         self.account = account
-        self.db = open_db(self.home, "cloudformation", SCHEMA)
+        self.db = Database(self.home, "cloudformation", SCHEMA)
 
     def get(self, name_or_id: str) -> StackRecord | None:
         """The stack with this name or stack id, or None."""
@@ -230,7 +230,7 @@ class Stacks:
             for key, value in resolved.outputs.items()
         }
         now = now_ms()
-        with self.db:
+        with self.db.transaction():
             self.db.execute(
                 "INSERT OR REPLACE INTO stacks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -255,7 +255,7 @@ class Stacks:
             )
 
     def _forget(self, name: str) -> None:
-        with self.db:
+        with self.db.transaction():
             self.db.execute("DELETE FROM stacks WHERE name = ?", (name,))
             self.db.execute("DELETE FROM resources WHERE stack_name = ?", (name,))
             self.db.execute("DELETE FROM events WHERE stack_name = ?", (name,))
@@ -271,7 +271,7 @@ class Stacks:
         )
         if status == "CREATE_IN_PROGRESS" and resource:
             physical_id = ""
-        with self.db:
+        with self.db.transaction():
             self.db.execute(
                 "INSERT INTO events (stack_name, stack_id, event_id, logical_id, physical_id,"
                 " type, status, timestamp_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
