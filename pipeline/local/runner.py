@@ -31,6 +31,7 @@ from typing import IO
 from pipeline import clients
 from pipeline.local import local_client
 from pipeline.local.batch.engine import BatchEngine
+from pipeline.local.core.arns import DEFAULT_REGION, region_of
 from pipeline.local.stepfunctions.asl import ExecutionAborted, ExecutionFailed, Interpreter
 from pipeline.local.stepfunctions.executions import RUNNER_DIED, ExecutionRecord, Executions
 from pipeline.local.stepfunctions.integrations import Integrations
@@ -110,8 +111,10 @@ class Runner:
         self.running: dict[str, RunningExecution] = {}
 
     def client(self, service: str, region: str | None = None):
-        """A local client for the code running inside this runner."""
-        return local_client(service, self.home, *([region] if region else []))
+        """A local client for the code running inside this runner: in ``region``, else in
+        the region a Lambda handler runs in (``AWS_REGION``, as Lambda sets it)."""
+        region = region or os.environ.get("AWS_REGION") or DEFAULT_REGION
+        return local_client(service, self.home, region)
 
     def has_pending_work(self) -> bool:
         """Whether an execution waits to be claimed or a Batch job can still change."""
@@ -157,7 +160,7 @@ class Runner:
                 self.executions.terminate_jobs(record.arn, self._batch(record))
 
     def _batch(self, record: ExecutionRecord):
-        return self.client("batch", record.arn.split(":")[3])
+        return self.client("batch", region_of(record.arn))
 
     def _claim(self, pid: int) -> None:
         for arn in self.executions.unclaimed():

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from pipeline.local.core.arns import DEFAULT_REGION, region_of
 from pipeline.local.core.db import Database
 
 SCHEMA = """
@@ -112,6 +113,17 @@ def _context(function: LocalFunction) -> SimpleNamespace:
     )
 
 
+def _reserved_environment(function: LocalFunction) -> dict[str, str]:
+    """What Lambda sets for every function: its region and name
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime)."""
+    region = region_of(function.arn) or DEFAULT_REGION
+    return {
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+    }
+
+
 def _with_environment(environment: Mapping[str, str], call):
     with _ENVIRON_LOCK:
         saved = {name: os.environ.get(name) for name in environment}
@@ -132,7 +144,8 @@ def invoke(function: LocalFunction, payload: Any) -> Any:
     context = _context(function)
     try:
         handler = _resolve_handler(function.handler)
-        result = _with_environment(function.environment, lambda: handler(event, context))
+        environment = {**_reserved_environment(function), **function.environment}
+        result = _with_environment(environment, lambda: handler(event, context))
         return json.loads(json.dumps(result))
     except Exception as error:  # every handler error becomes Lambda's error payload
         cause = {

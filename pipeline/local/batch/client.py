@@ -22,7 +22,7 @@ from pipeline.local.batch.models import (
     effective_container,
 )
 from pipeline.local.batch.schema import batch_database, bump_config
-from pipeline.local.core.arns import DEFAULT_REGION
+from pipeline.local.core.arns import DEFAULT_REGION, arn_prefix
 from pipeline.local.core.client import LocalClient, service_model
 from pipeline.local.core.clock import now_ms
 from pipeline.local.runner import ensure_runner
@@ -63,8 +63,25 @@ class BatchClient(LocalClient):
             operation, items, params.get("nextToken"), params.get("maxResults") or default
         )
 
+    def _regional(self) -> tuple[str, str]:
+        """SQL matching an ``arn`` column of this client's region, and its argument."""
+        prefix = arn_prefix("batch", self.region)
+        return f"substr(arn, 1, {len(prefix)}) = ?", prefix
+
+    def _job(self, job_id: str) -> Any:
+        """The job row with this id when its job definition is in this client's region."""
+        prefix = arn_prefix("batch", self.region)
+        return self._db.execute(
+            "SELECT * FROM jobs WHERE job_id = ? AND substr(definition, 1, ?) = ?",
+            (job_id, len(prefix), prefix),
+        ).fetchone()
+
     def _find(self, table: str, ref: str) -> dict | None:
-        row = self._db.execute(f"SELECT doc FROM {table} WHERE name = ? OR arn = ?", (ref, ref))
+        regional, prefix = self._regional()
+        row = self._db.execute(
+            f"SELECT doc FROM {table} WHERE (name = ? OR arn = ?) AND {regional}",
+            (ref, ref, prefix),
+        )
         found = row.fetchone()
         return json.loads(found[0]) if found else None
 
@@ -96,8 +113,12 @@ class BatchClient(LocalClient):
     def _describe(
         self, operation: str, table: str, refs: list[str] | None, key: str, params: dict
     ) -> dict:
+        regional, prefix = self._regional()
         docs = [
-            json.loads(r[0]) for r in self._db.execute(f"SELECT doc FROM {table} ORDER BY name")
+            json.loads(r[0])
+            for r in self._db.execute(
+                f"SELECT doc FROM {table} WHERE {regional} ORDER BY name", (prefix,)
+            )
         ]
         if refs:
             wanted = set(refs)
@@ -285,8 +306,9 @@ class BatchClient(LocalClient):
 
     def _definition(self, operation: str, ref: str, active_only: bool = False) -> dict:
         name, _, revision = ref.rpartition("job-definition/")[2].partition(":")
-        query = "SELECT doc FROM job_definitions WHERE name = ?"
-        args: list[Any] = [name]
+        regional, prefix = self._regional()
+        query = f"SELECT doc FROM job_definitions WHERE name = ? AND {regional}"
+        args: list[Any] = [name, prefix]
         if revision:
             query += " AND revision = ?"
             args.append(int(revision) if revision.isdigit() else -1)
@@ -313,10 +335,11 @@ class BatchClient(LocalClient):
     def describe_job_definitions(self, **params: Any) -> dict:
         """Describe job definitions by name, ARN, name:revision or status, paginated."""
         self.validate("DescribeJobDefinitions", params)
-        docs = [
-            json.loads(r[0])
-            for r in self._db.execute("SELECT doc FROM job_definitions ORDER BY name, revision")
-        ]
+        regional, prefix = self._regional()
+        rows = self._db.execute(
+            f"SELECT doc FROM job_definitions WHERE {regional} ORDER BY name, revision", (prefix,)
+        )
+        docs = [json.loads(r[0]) for r in rows]
         if params.get("jobDefinitions"):
             wanted = set(params["jobDefinitions"])
             docs = [
@@ -355,12 +378,10 @@ class BatchClient(LocalClient):
                 if kind != "SEQUENTIAL":
                     raise self.error(operation, "ClientException", "A dependency needs a jobId.")
                 continue
-            row = self._db.execute(
-                "SELECT array_size FROM jobs WHERE job_id = ?", (job_id,)
-            ).fetchone()
+            row = self._job(job_id)
             if row is None:
                 raise self.error(operation, "ClientException", f"Dependent job {job_id} not found.")
-            if kind == "N_TO_N" and row[0] != size:
+            if kind == "N_TO_N" and row["array_size"] != size:
                 raise self.error(
                     operation,
                     "ClientException",
@@ -480,7 +501,7 @@ class BatchClient(LocalClient):
         details = []
         for job_id in params["jobs"]:
             parent_id, _, index = job_id.partition(":")
-            row = self._db.execute("SELECT * FROM jobs WHERE job_id = ?", (parent_id,)).fetchone()
+            row = self._job(parent_id)
             if row is None:
                 continue
             child = None
@@ -540,9 +561,7 @@ class BatchClient(LocalClient):
         status = None if filters else params.get("jobStatus", "RUNNING")
         keep = self._filters(filters)
         if params.get("arrayJobId"):
-            row = self._db.execute(
-                "SELECT * FROM jobs WHERE job_id = ?", (params["arrayJobId"],)
-            ).fetchone()
+            row = self._job(params["arrayJobId"])
             if row is None or not keep(row):
                 items = []
             else:
@@ -573,13 +592,12 @@ class BatchClient(LocalClient):
         self.validate(operation, params)
         job_id = params["jobId"]
         parent_id, _, index = job_id.partition(":")
-        if index:
+        found = self._job(parent_id)
+        if found is not None and index:
             found = self._db.execute(
                 "SELECT 1 FROM children WHERE parent_id = ? AND idx = ?",
                 (parent_id, int(index) if index.isdigit() else -1),
             ).fetchone()
-        else:
-            found = self._db.execute("SELECT 1 FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         if found is None:
             raise self.error(operation, "ClientException", f"Job {job_id} does not exist.")
         with self._db.transaction():

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.errors import N2NError
-from pipeline.local.cloudformation.stacks import StackRecord, Stacks
+from pipeline.local.cloudformation.stacks import StackExists, StackRecord, Stacks
 from pipeline.local.core.arns import ACCOUNT
 from pipeline.local.core.client import LocalClient
 
@@ -74,9 +74,10 @@ class CloudFormationClient(LocalClient):
             record = self.model.deploy(
                 params["StackName"], params["TemplateBody"], values, update=update
             )
+        except StackExists as error:
+            raise self.error(operation, "AlreadyExistsException", str(error)) from None
         except N2NError as error:
-            code = "AlreadyExistsException" if "already exists" in str(error) else "ValidationError"
-            raise self.error(operation, code, str(error)) from None
+            raise self.error(operation, "ValidationError", str(error)) from None
         return {"StackId": record.stack_id}
 
     def create_stack(self, **params: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from pipeline.local.cloudformation.template import (
     load_template,
     resolve_stack,
 )
+from pipeline.local.core.arns import arn_prefix
 from pipeline.local.core.clock import now_ms
 from pipeline.local.core.db import Database
 
@@ -65,6 +66,10 @@ class StackError(N2NError):
     """A stack operation the local backend cannot do as asked."""
 
 
+class StackExists(StackError):
+    """A create for a stack name that is taken."""
+
+
 class NoChanges(StackError):
     """An update that would change nothing."""
 
@@ -100,8 +105,10 @@ class Stacks:
 
     def get(self, name_or_id: str) -> StackRecord | None:
         """The stack with this name or stack id, or None."""
+        prefix = arn_prefix("cloudformation", self.region)
         row = self.db.execute(
-            "SELECT * FROM stacks WHERE name = ? OR stack_id = ?", (name_or_id, name_or_id)
+            "SELECT * FROM stacks WHERE (name = ? OR stack_id = ?) AND substr(stack_id, 1, ?) = ?",
+            (name_or_id, name_or_id, len(prefix), prefix),
         ).fetchone()
         if row is None:
             return None
@@ -111,8 +118,13 @@ class Stacks:
         return StackRecord(**fields)
 
     def names(self) -> list[str]:
-        """Every stack's name."""
-        return [row["name"] for row in self.db.execute("SELECT name FROM stacks ORDER BY name")]
+        """The name of every stack in this region."""
+        prefix = arn_prefix("cloudformation", self.region)
+        rows = self.db.execute(
+            "SELECT name FROM stacks WHERE substr(stack_id, 1, ?) = ? ORDER BY name",
+            (len(prefix), prefix),
+        )
+        return [row["name"] for row in rows]
 
     def resources(self, name: str) -> list[tuple[ResolvedResource, str, int]]:
         """The stack's resources in creation order, with status and update time."""
@@ -137,8 +149,14 @@ class Stacks:
         existing = self.get(name)
         if update and existing is None:
             raise StackError(f"Stack with id {name} does not exist")
+        elsewhere = self._region_holding(name)
+        if not update and existing is None and elsewhere:
+            raise StackExists(
+                f"Stack [{name}] already exists in {elsewhere} under this N2N_HOME: the local "
+                "backend keeps one stack per name, so delete it there or choose another name"
+            )
         if not update and existing is not None:
-            raise StackError(f"Stack [{name}] already exists")
+            raise StackExists(f"Stack [{name}] already exists")
         stack_id = existing.stack_id if existing else self._stack_id(name)
         old = {r.logical_id: r for r, _, _ in self.resources(name)}
         resolved = resolve_stack(
@@ -197,6 +215,10 @@ class Stacks:
             provisioner(resource).delete(resource, context, purge)
         self._forget(name)
         return resources
+
+    def _region_holding(self, name: str) -> str | None:
+        row = self.db.execute("SELECT stack_id FROM stacks WHERE name = ?", (name,)).fetchone()
+        return row["stack_id"].split(":")[3] if row else None
 
     def _stack_id(self, name: str) -> str:
         return f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{name}/{uuid.uuid4()}"
