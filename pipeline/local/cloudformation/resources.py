@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 from pipeline.errors import N2NError
 from pipeline.local.awslambda.functions import LambdaFunctions, LocalFunction
 from pipeline.local.core.client import service_model
-from pipeline.local.core.home import bucket_folder, efs_folder, local_url
+from pipeline.local.core.home import bucket_folder, efs_folder
 from pipeline.local.core.shapes import to_api
 from pipeline.local.stepfunctions.asl import UnsupportedDefinition, validate_definition
 
@@ -200,7 +200,6 @@ class Function(Provisioner):
                 else value
                 for name, value in environment.items()
             }
-        environment = {name: local_url(str(v), context.home) for name, v in environment.items()}
         return LocalFunction(
             name=resource.physical_id,
             arn=resource.attributes["Arn"],
