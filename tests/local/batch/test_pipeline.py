@@ -14,8 +14,7 @@ import pytest
 from pipeline.layout import RunLayout, atomic_write_json
 from pipeline.local import local_client
 from pipeline.local.logs.client import LogsClient
-
-from .test_batch_support import (
+from tests.local.batch.support import (
     WORKER,
     add_queue,
     children,

@@ -12,8 +12,7 @@ import pytest
 from pipeline.local.batch.engine import BatchEngine
 from pipeline.local.batch.models import DEPENDENT_FAILED_REASON, TIMEOUT_REASON
 from pipeline.local.logs.client import LogsClient
-
-from .test_batch_support import (
+from tests.local.batch.support import (
     add_queue,
     children,
     local_batch,

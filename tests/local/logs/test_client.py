@@ -10,8 +10,7 @@ import pytest
 from pipeline.local.logs.client import LogsClient
 from pipeline.local.logs.models import StreamLog, append_streams, open_logs_db
 from pipeline.local.logs.patterns import PatternError, compile_pattern
-
-from .test_batch_support import assert_shape
+from tests.local.batch.support import assert_shape
 
 GROUP = "/n2n/worker"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
-from .test_batch_support import (
+from tests.local.batch.support import (
     add_queue,
     assert_shape,
     local_batch,
