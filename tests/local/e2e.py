@@ -7,23 +7,11 @@ import signal
 import time
 from pathlib import Path
 
-import boto3
-from botocore.stub import Stubber
-
 from pipeline.connect import connect
 from pipeline.deploy.local import LocalDeployer
 from pipeline.local.runner import runner_alive, runner_pid
 from pipeline.runs import RunState, start_run, wait_for_run
 from pipeline.spec import parse_run_input
-
-
-def assert_aws_shape(service: str, operation: str, response: dict) -> None:
-    """Raise when ``response`` breaks the output shape of ``service.operation`` (botocore's
-    Stubber validates what it is given against the service model)."""
-    client = boto3.client(service, region_name="us-east-1")
-    body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
-    Stubber(client).add_response(operation, body)
-
 
 TEST_ENVIRONMENT = {"N2N_RUNNER_IDLE_S": "20", "N2N_TIME_SCALE": "0.002"}
 

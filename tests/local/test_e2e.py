@@ -15,7 +15,8 @@ import pytest
 from pipeline.local.runner import runner_pid
 from pipeline.runs import run_state
 from pipeline.runs.results import id_counts, run_summary
-from tests.local.e2e import assert_aws_shape, busy_worker, stop_runner, wait_until
+from tests.local.e2e import busy_worker, stop_runner, wait_until
+from tests.shapes import assert_aws_shape
 
 
 def assert_every_id_once(stack, workflow_id, id_count):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.local.e2e import assert_aws_shape
+from tests.shapes import assert_aws_shape
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from pipeline.local.logs.client import LogsClient
 from pipeline.local.logs.models import StreamLog, append_streams, open_logs_db
 from pipeline.local.logs.patterns import PatternError, compile_pattern
-from tests.local.batch.support import assert_shape
+from tests.shapes import assert_aws_shape
 
 GROUP = "/n2n/worker"
 
@@ -39,7 +39,7 @@ def logs(n2n_home):
 def test_groups(logs):
     logs.put_retention_policy(logGroupName=GROUP, retentionInDays=7)
     response = logs.describe_log_groups(logGroupNamePrefix="/n2n")
-    assert_shape("logs", "describe_log_groups", response)
+    assert_aws_shape("logs", "describe_log_groups", response)
     (group,) = response["logGroups"]
     assert group["logGroupName"] == GROUP and group["retentionInDays"] == 7
     with pytest.raises(logs.exceptions.ResourceAlreadyExistsException):
@@ -56,7 +56,7 @@ def test_streams_page_through_the_paginator(logs):
         )
     )
     for page in pages:
-        assert_shape("logs", "describe_log_streams", page)
+        assert_aws_shape("logs", "describe_log_streams", page)
     names = [s["logStreamName"] for p in pages for s in p["logStreams"]]
     assert names == [f"procure/default/task{i}" for i in range(5)]
     latest = logs.describe_log_streams(logGroupName=GROUP, orderBy="LastEventTime", descending=True)
@@ -68,7 +68,7 @@ def test_get_log_events_tokens(logs):
     head = logs.get_log_events(
         logGroupName=GROUP, logStreamName=stream, startFromHead=True, limit=1
     )
-    assert_shape("logs", "get_log_events", head)
+    assert_aws_shape("logs", "get_log_events", head)
     assert head["events"][0]["message"] == "starting 2"
     rest = logs.get_log_events(
         logGroupName=GROUP, logStreamName=stream, nextToken=head["nextForwardToken"]
@@ -94,7 +94,7 @@ def test_filter_log_events_json_pattern_and_pages(logs):
         )
     )
     for page in pages:
-        assert_shape("logs", "filter_log_events", page)
+        assert_aws_shape("logs", "filter_log_events", page)
     found = [json.loads(e["message"])["index"] for p in pages for e in p["events"]]
     assert found == [0, 1, 2, 3, 4]
     one = logs.filter_log_events(logGroupName=GROUP, filterPattern="{ $.index = 3 }")["events"]
