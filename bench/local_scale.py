@@ -28,8 +28,9 @@ from pathlib import Path
 from pipeline.connect import connect
 from pipeline.deploy.local import LocalDeployer
 from pipeline.handlers.prepare import prepare
-from pipeline.local import local_client, worker_environment
+from pipeline.local import local_client
 from pipeline.local.runner import runner_pid
+from pipeline.local.worker_clients import worker_environment
 from pipeline.runs import start_run, wait_for_run
 from pipeline.spec import parse_run_input
 from pipeline.worker.main import main as run_worker

@@ -12,8 +12,9 @@ from moto import mock_aws
 
 from pipeline import layout
 from pipeline.handlers.prepare import prepare
-from pipeline.local import local_client, worker_environment
+from pipeline.local import local_client
 from pipeline.local.core.home import bucket_folder
+from pipeline.local.worker_clients import worker_environment
 from pipeline.worker import FAILURE_EXIT_CODE, RETRYABLE_EXIT_CODE
 from pipeline.worker.main import main
 

@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.local import worker_environment
 from pipeline.local.batch.models import JobSpec
 from pipeline.local.core.home import efs_folder
+from pipeline.local.worker_clients import worker_environment
 
 VOLUME_FOLDERS: dict[str, Callable[[Path, dict[str, Any], str], Path]] = {
     "efsVolumeConfiguration": lambda home, conf, _name: efs_folder(

@@ -31,7 +31,10 @@ from typing import Any, Protocol
 IN_PROCESS_ENTRY_POINTS: dict[str, str] = {"pipeline.worker": "pipeline.worker.main:main"}
 """``python -m MODULE`` → ``module:function(argv, environ, out) -> exit code``."""
 
-PRELOAD = [name.partition(":")[0] for name in IN_PROCESS_ENTRY_POINTS.values()]
+PRELOAD = [
+    *(name.partition(":")[0] for name in IN_PROCESS_ENTRY_POINTS.values()),
+    "pipeline.local.worker_clients",
+]
 START_METHOD = "forkserver"
 """Worker processes fork from a clean server process, never from the threaded engine."""
 WORKER_NICENESS = 5

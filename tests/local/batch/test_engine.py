@@ -239,7 +239,7 @@ def test_environment_and_path_mapping(batch, n2n_home):
     assert seen["EFS_MOUNT"] == str(n2n_home / "efs" / "fs-9" / "data")
     assert seen["DATA"] == str(n2n_home / "efs" / "fs-9" / "data" / "run" / "1")
     assert seen["EGRESS_URL"] == "s3://out/x/"
-    assert seen["N2N_CLIENT_FACTORY"] == "pipeline.local:environment_clients"
+    assert seen["N2N_CLIENT_FACTORY"] == "pipeline.local.worker_clients:environment_clients"
     assert seen["N2N_HOME"] == str(n2n_home)
     assert seen["PLAIN"] == "value" and seen["OVERRIDDEN"] == "new"
     assert seen["AWS_BATCH_JOB_ID"] == f"{job_id}:1"
