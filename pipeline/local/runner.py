@@ -128,7 +128,7 @@ class Runner:
         engine.start()
         idle_since = time.monotonic()
         pid = os.getpid()
-        self.fail_orphans(pid)
+        self.fail_orphans()
         try:
             while not stop.wait(POLL_S):
                 self._claim(pid)
@@ -149,9 +149,13 @@ class Runner:
             engine.join(timeout=30)
             clients.set_client_factory(None)
 
-    def fail_orphans(self, pid: int) -> None:
-        """Fail the executions a dead runner left RUNNING and terminate their jobs."""
-        for record in self.executions.orphaned(pid):
+    def fail_orphans(self) -> None:
+        """Fail the executions a dead runner left RUNNING and terminate their jobs.
+
+        Called as this runner starts serving, when it holds the home's lock and runs
+        nothing yet: any execution still claimed is an orphan, whatever pid claimed it (a
+        pid may be reused)."""
+        for record in self.executions.claimed_running():
             cause = (
                 f"The local runner (pid {record.runner_pid}) stopped before the execution "
                 "finished: start the execution again."

@@ -159,13 +159,10 @@ class Executions:
         )
         return [row["arn"] for row in rows]
 
-    def orphaned(self, pid: int) -> list[ExecutionRecord]:
-        """RUNNING executions claimed by a runner other than ``pid`` (the one alive runner):
-        their runner died before they finished."""
+    def claimed_running(self) -> list[ExecutionRecord]:
+        """RUNNING executions a runner has claimed."""
         rows = self.db.execute(
             "SELECT * FROM executions WHERE status = 'RUNNING' AND runner_pid IS NOT NULL"
-            " AND runner_pid != ?",
-            (pid,),
         )
         return [ExecutionRecord(**row) for row in rows]
 
