@@ -32,12 +32,14 @@ from pathlib import Path
 from pipeline.connect import connect
 from pipeline.deploy.local import LocalDeployer
 from pipeline.handlers.prepare import prepare
+from pipeline.jobs import STEPS
+from pipeline.local import local_client
 from pipeline.local.batch.engine import default_max_workers
 from pipeline.local.runner import runner_pid
+from pipeline.local.worker_clients import worker_environment
 from pipeline.runs import start_run, wait_for_run
 from pipeline.spec import parse_run_input
 from pipeline.worker.main import main as run_worker
-from pipeline.worker.steps import STEPS
 
 QUICK_IDS = 40_000
 """1,000 indices at the default 40 ids per node."""
@@ -141,11 +143,12 @@ def first_child_delay_s(found: list[dict]) -> float:
 
 
 def _floor_index(args: tuple[str, str, str, int]) -> None:
-    efs, bucket_url, workflow_id, index = args
+    efs, home, workflow_id, index = args
     environ = {
         "EFS_MOUNT": efs,
         "WORKFLOW_ID": workflow_id,
-        "EGRESS_URL": bucket_url,
+        "EGRESS_URL": "s3://floor/",
+        **worker_environment(Path(home)),
         "AWS_BATCH_JOB_ARRAY_INDEX": str(index),
     }
     for step in STEPS:
@@ -162,12 +165,13 @@ def children_cpu_s() -> float:
 def floor_s(ids: int, ids_per_node: int, workers: int) -> tuple[float, float]:
     """Wall and CPU seconds of the same three steps' file work on a bare process pool."""
     with tempfile.TemporaryDirectory(prefix="n2n-floor-") as root:
-        efs, bucket = Path(root) / "efs", Path(root) / "bucket"
+        efs = Path(root) / "efs"
+        local_client("s3", Path(root)).create_bucket(Bucket="floor")
         prepared = prepare(
             {"input": {"id_count": ids, "ids_per_node": ids_per_node}}, {"EFS_MOUNT": str(efs)}
         )
         tasks = [
-            (str(efs), bucket.as_uri() + "/", prepared["workflow_id"], index)
+            (str(efs), root, prepared["workflow_id"], index)
             for index in range(prepared["array_size"])
         ]
         cpu_before = children_cpu_s()

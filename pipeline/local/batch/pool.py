@@ -32,7 +32,10 @@ from typing import Any, Protocol
 IN_PROCESS_ENTRY_POINTS: dict[str, str] = {"pipeline.worker": "pipeline.worker.main:main"}
 """``python -m MODULE`` → ``module:function(argv, environ, out) -> exit code``."""
 
-PRELOAD = [name.partition(":")[0] for name in IN_PROCESS_ENTRY_POINTS.values()]
+PRELOAD = [
+    *(name.partition(":")[0] for name in IN_PROCESS_ENTRY_POINTS.values()),
+    "pipeline.local.worker_clients",
+]
 START_METHOD = "forkserver"
 """Worker processes fork from a clean server process, never from the threaded engine."""
 WORKER_NICENESS = 5
@@ -56,7 +59,7 @@ class Outcome:
     host_lost: bool = False
 
 
-class Execution(Protocol):
+class Attempt(Protocol):
     """One running attempt."""
 
     instance: str
@@ -158,10 +161,10 @@ class _Worker:
         self.connection.close()
 
 
-class _InProcessExecution:
+class _InProcessAttempt:
     """An attempt running inside a worker process."""
 
-    def __init__(self, pool: ExecutionPool, worker: _Worker) -> None:
+    def __init__(self, pool: AttemptPool, worker: _Worker) -> None:
         self.pool = pool
         self.worker = worker
         self.instance = worker.instance
@@ -183,7 +186,7 @@ class _InProcessExecution:
         self.pool.discard(self.worker)
 
 
-class _SubprocessExecution:
+class _SubprocessAttempt:
     """An attempt running as a subprocess, its stdout and stderr captured line by line."""
 
     def __init__(self, command: Sequence[str], environment: dict[str, str]) -> None:
@@ -225,7 +228,7 @@ class _SubprocessExecution:
         self.process.stdout.close()
 
 
-class ExecutionPool:
+class AttemptPool:
     """Starts attempts: in a reusable worker process when the command allows, else as a
     subprocess. Worker processes are started on demand and replaced when they die."""
 
@@ -241,14 +244,14 @@ class ExecutionPool:
         are still on their way instead of after the first child was due to start."""
         multiprocessing.forkserver.ensure_running()
 
-    def start(self, command: Sequence[str], environment: dict[str, str]) -> Execution:
+    def start(self, command: Sequence[str], environment: dict[str, str]) -> Attempt:
         """Start one attempt of ``command`` with ``environment`` (added to this process's)."""
         key = tuple(command)
         if key not in self._entries:
             self._entries[key] = in_process_entry(command)
         entry = self._entries[key]
         if entry is None:
-            return _SubprocessExecution(command, environment)
+            return _SubprocessAttempt(command, environment)
         while True:
             worker = self._idle.pop() if self._idle else _Worker(self._context)
             try:
@@ -257,7 +260,7 @@ class ExecutionPool:
                 worker.kill()
                 continue
             self._busy.add(worker)
-            return _InProcessExecution(self, worker)
+            return _InProcessAttempt(self, worker)
 
     def release(self, worker: _Worker) -> None:
         """Take back a worker process whose task finished."""
