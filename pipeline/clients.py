@@ -3,7 +3,8 @@
 Every client uses botocore's adaptive retry mode, configured once here. The local backend
 installs its own factory so the same handler and worker code talks to local clients: in
 its own process with :func:`set_client_factory`, in the worker processes it starts by
-naming a factory in the job's environment (``N2N_CLIENT_FACTORY``).
+naming a factory in the job's environment (``N2N_CLIENT_FACTORY``). boto3 is imported
+only when an AWS client is built, so a process on local clients never loads it.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
+if TYPE_CHECKING:
+    import boto3
 
-RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10})
+RETRIES = {"mode": "adaptive", "max_attempts": 10}
+"""botocore's retry settings of every AWS client."""
 FACTORY_VARIABLE = "N2N_CLIENT_FACTORY"
 """``module:function`` taking the environment and returning a client factory."""
 
@@ -26,7 +28,11 @@ _factory: ClientFactory | None = None
 
 def aws_client(service: str, session: boto3.session.Session | None = None) -> Any:
     """A boto3 client for ``service`` with adaptive retries."""
-    return (session or boto3.session.Session()).client(service, config=RETRY_CONFIG)
+    import boto3
+    from botocore.config import Config
+
+    session = session or boto3.session.Session()
+    return session.client(service, config=Config(retries=RETRIES))
 
 
 def client(service: str) -> Any:

@@ -11,6 +11,10 @@ runner holds a shared lock on ``runner.alive`` that anyone may test without gett
 starting runner's way. A new runner first fails the executions a dead runner left RUNNING.
 ``ensure_runner(home)`` starts one unless one is alive; ``serve(home, stop)`` is the
 runner's body (tests may run it in a thread).
+
+The engine and the interpreter are imported where the runner first needs them: every
+client imports this module for ``ensure_runner``, and every worker process re-runs it as
+its ``__main__``; ``main`` starts the workers' forkserver before importing them.
 """
 
 from __future__ import annotations
@@ -30,11 +34,9 @@ from typing import IO
 
 from pipeline import clients
 from pipeline.local import local_client
-from pipeline.local.batch.engine import BatchEngine
+from pipeline.local.batch.pool import start_forkserver
 from pipeline.local.core.arns import DEFAULT_REGION, region_of
-from pipeline.local.stepfunctions.asl import ExecutionAborted, ExecutionFailed, Interpreter
 from pipeline.local.stepfunctions.executions import RUNNER_DIED, ExecutionRecord, Executions
-from pipeline.local.stepfunctions.integrations import Integrations
 
 LOCK_FILE = "runner.lock"
 ALIVE_FILE = "runner.alive"
@@ -105,6 +107,8 @@ class Runner:
     """The engine and the executions of one ``N2N_HOME``."""
 
     def __init__(self, home: Path) -> None:
+        from pipeline.local.batch.engine import BatchEngine
+
         self.home = Path(home)
         self.executions = Executions(self.home)
         self.engine = BatchEngine(self.home)
@@ -178,6 +182,13 @@ class Runner:
 
     def run_execution(self, arn: str, stop: threading.Event) -> None:
         """Interpret one execution to its end and record the outcome."""
+        from pipeline.local.stepfunctions.asl import (
+            ExecutionAborted,
+            ExecutionFailed,
+            Interpreter,
+        )
+        from pipeline.local.stepfunctions.integrations import Integrations
+
         record = self.executions.get(arn)
         machine = self.executions.state_machine(record.state_machine_arn)
         batch = self._batch(record)
@@ -243,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", required=True, type=Path)
     args = parser.parse_args(argv)
     os.environ["N2N_HOME"] = str(args.home)
+    start_forkserver()
     idle_exit_s = float(os.environ.get("N2N_RUNNER_IDLE_S") or IDLE_EXIT_S)
     serve(args.home, threading.Event(), idle_exit_s)
     return 0

@@ -3,7 +3,9 @@
 A job's environment names :func:`environment_clients` in ``N2N_CLIENT_FACTORY`` (see
 :func:`worker_environment`), so the worker's ``pipeline.clients.client`` reaches the local
 backend with no local code path in the worker itself. The engine's worker processes fork
-from a server that imported this module, and with it the S3 model every egress loads.
+from a server that imported this module; the S3 client and botocore's S3 model load in a
+worker on its first egress (procure and process never need them), so a cold runner's first
+child does not wait for them.
 """
 
 from __future__ import annotations
@@ -15,10 +17,6 @@ from typing import Any
 from pipeline.clients import FACTORY_VARIABLE
 from pipeline.local import local_client
 from pipeline.local.core.arns import DEFAULT_REGION
-from pipeline.local.core.client import service_model
-from pipeline.local.s3.client import S3Client
-
-service_model(S3Client.service_name)
 
 
 def environment_clients(environ: Mapping[str, str]) -> Callable[[str], Any]:

@@ -10,6 +10,13 @@ from typing import Any, TypeVar
 from pipeline.runs.state import RunState, run_state, step_progress
 
 POLL_S = 0.5
+FIRST_POLL_S = 0.05
+"""A run's first polls come this soon, then the interval grows with the time waited."""
+POLL_SHARE = 0.25
+"""The interval is at most this share of the time waited so far (and at most the poll
+interval): a short run is seen to end within a quarter of its length, a long one is
+read every ``POLL_S`` as before (a few more reads in its first second, within every
+AWS API's rate)."""
 T = TypeVar("T")
 
 
@@ -34,11 +41,18 @@ def poll(
 def wait_for(
     read: Callable[[], T],
     done: Callable[[T], bool],
-    interval_s: float = POLL_S,
+    interval_s: float | Callable[[T], float] = POLL_S,
     timeout_s: float | None = None,
 ) -> T:
     """The last value of :func:`poll`: the first done one, or the one read at the deadline."""
     return collections.deque(poll(read, done, interval_s, timeout_s), maxlen=1)[0]
+
+
+def rising_interval(poll_s: float) -> Callable[[Any], float]:
+    """An interval for :func:`poll` that starts at :data:`FIRST_POLL_S` and grows to
+    ``poll_s`` as :data:`POLL_SHARE` of the time since it was made."""
+    started = time.monotonic()
+    return lambda _value: min(poll_s, max(FIRST_POLL_S, POLL_SHARE * (time.monotonic() - started)))
 
 
 def wait_for_workflow(conn: Any, arn: str, timeout_s: float = 60.0) -> RunState:
@@ -69,4 +83,4 @@ def wait_for_run(
             on_progress(state, step_progress(conn, state.jobs))
         return state
 
-    return wait_for(read, lambda state: state.ended, poll_s, timeout_s)
+    return wait_for(read, lambda state: state.ended, rising_interval(poll_s), timeout_s)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.clients import RETRY_CONFIG
+from pipeline.clients import RETRIES
 from pipeline.deploy.aws.errors import CredentialsError
 from pipeline.deploy.aws.session import resolve_session
 
@@ -49,5 +49,5 @@ def test_region_argument_wins_and_clients_are_shared_with_adaptive_retries():
     s3 = session.client("s3")
     assert session.region == "eu-central-1"
     assert session.client("s3") is s3
-    assert s3.meta.config.retries == RETRY_CONFIG.retries
+    assert s3.meta.config.retries == RETRIES
     assert s3.meta.config.retries["mode"] == "adaptive"

@@ -3,7 +3,7 @@
 The chain covers ``--profile`` / ``AWS_PROFILE``, the ``AWS_*`` environment variables, the
 shared config files, and container or instance roles — the SageMaker execution role
 reaches a notebook through the container credential provider. Every client comes from
-the same session with the adaptive retries of :data:`pipeline.clients.RETRY_CONFIG`.
+the same session with the adaptive retries of :data:`pipeline.clients.RETRIES`.
 """
 
 from __future__ import annotations

@@ -228,13 +228,27 @@ class _SubprocessAttempt:
         self.process.stdout.close()
 
 
+def _preloading_context() -> Any:
+    context = multiprocessing.get_context(START_METHOD)
+    context.set_forkserver_preload([__name__, *PRELOAD])
+    return context
+
+
+def start_forkserver() -> None:
+    """Start the forkserver the worker processes fork from (once per process), preloading
+    the in-process entry points. The runner calls it before its own heavy imports, so the
+    server starts meanwhile and its workers, which re-run the runner's ``__main__``
+    module as any forkserver child does, find little there to import."""
+    _preloading_context()
+    multiprocessing.forkserver.ensure_running()
+
+
 class AttemptPool:
     """Starts attempts: in a reusable worker process when the command allows, else as a
     subprocess. Worker processes are started on demand and replaced when they die."""
 
     def __init__(self) -> None:
-        self._context = multiprocessing.get_context(START_METHOD)
-        self._context.set_forkserver_preload([__name__, *PRELOAD])
+        self._context = _preloading_context()
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._entries: dict[tuple[str, ...], tuple[str, list[str]] | None] = {}
@@ -242,7 +256,7 @@ class AttemptPool:
     def warm(self) -> None:
         """Start the forkserver now, so it imports the entry points while the first jobs
         are still on their way instead of after the first child was due to start."""
-        multiprocessing.forkserver.ensure_running()
+        start_forkserver()
 
     def start(self, command: Sequence[str], environment: dict[str, str]) -> Attempt:
         """Start one attempt of ``command`` with ``environment`` (added to this process's)."""

@@ -3,6 +3,10 @@
 A deploy reads the real template, resolves it, checks every resource before creating
 anything, then creates, updates or deletes local resources in dependency order. A deploy
 that fails part way undoes what it did, so no partial stack is left behind.
+
+The resource provisioners (with the state machine validator and the Lambda stand-in they
+use) load only when a stack is deployed or deleted: reading stacks, which every command
+does, needs none of them.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import N2NError, StackError
-from pipeline.local.cloudformation.resources import DeployContext, provisioner
 from pipeline.local.cloudformation.template import (
     ResolvedResource,
     default_namer,
@@ -142,6 +145,8 @@ class Stacks:
         self, name: str, body: str, parameters: dict[str, str], *, update: bool
     ) -> StackRecord:
         """Create (or update) the stack from ``body``; raise StackError saying what to change."""
+        from pipeline.local.cloudformation.resources import DeployContext, provisioner
+
         existing = self.get(name)
         if update and existing is None:
             raise StackError(f"Stack with id {name} does not exist")
@@ -202,6 +207,8 @@ class Stacks:
 
     def delete(self, name: str, *, purge: bool = False) -> list[ResolvedResource]:
         """Delete the stack's local resources (retained data stays unless ``purge``)."""
+        from pipeline.local.cloudformation.resources import DeployContext, provisioner
+
         record = self.get(name)
         if record is None:
             return []
