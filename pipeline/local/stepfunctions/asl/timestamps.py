@@ -21,10 +21,18 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 
 def format_timestamp(moment: datetime) -> str:
-    """``moment`` as AWS writes context-object times: ``2024-05-01T12:00:00.123Z``."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+    """``moment`` as AWS writes context-object times, in UTC to the millisecond:
+    ``2025-08-27T10:04:42.001Z``, and ``2025-08-27T10:04:42Z`` when the fraction is zero
+    (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html)."""
+    moment = moment.astimezone(UTC)
+    millis = moment.microsecond // 1000
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{millis:03d}Z" if millis else "Z")
+
+
+def format_epoch_ms(epoch_ms: int) -> str:
+    """``format_timestamp`` of a moment given in epoch milliseconds."""
+    seconds, millis = divmod(epoch_ms, 1000)
+    return format_timestamp(datetime.fromtimestamp(seconds, UTC).replace(microsecond=millis * 1000))
 
 
 def now() -> datetime:
