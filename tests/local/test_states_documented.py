@@ -766,6 +766,16 @@ INLINE_ITEMS = machine(("Echo", pass_state()))
     [
         ({**machine(("A", pass_state())), "QueryLanguage": "JSONata"}, "JSONata"),
         (machine(("A", pass_state(Output="{% $states.input %}"))), "JSONata"),
+        (
+            {
+                "StartAt": "C",
+                "States": {
+                    "C": {"Type": "Choice", "Choices": [{"Condition": "{% true %}", "Next": "D"}]},
+                    "D": {"Type": "Succeed"},
+                },
+            },
+            "JSONata",
+        ),
         (machine(("A", pass_state(Assign={"x": 1}))), "variables"),
         (machine(("A", pass_state(InputPath="$x"))), "variable"),
         (
@@ -789,6 +799,28 @@ INLINE_ITEMS = machine(("Echo", pass_state()))
         ),
         (
             machine(("A", {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync"})),
+            "integration",
+        ),
+        (
+            machine(
+                (
+                    "A",
+                    {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                        "Parameters": {"FunctionName": "HelloFunction"},
+                    },
+                )
+            ),
+            "integration",
+        ),
+        (
+            machine(
+                (
+                    "A",
+                    {"Type": "Task", "Resource": f"arn:aws:states:{ACCOUNT_REGION}:activity:x"},
+                )
+            ),
             "integration",
         ),
         (
