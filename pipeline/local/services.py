@@ -12,13 +12,13 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline import clients
 from pipeline.local.clients import local_client
 from pipeline.local.integrations import Integrations
 from pipeline.local.stepfunctions.asl import ExecutionAborted, ExecutionFailed, Interpreter
-from pipeline.local.stepfunctions.asl.timestamps import format_epoch_ms
 from pipeline.local.stepfunctions.executions import RUNNER_DIED, Executions
 
 POLL_S = 0.05
@@ -99,7 +99,7 @@ class LocalServices:
             "Execution": {
                 "Id": arn,
                 "Name": record.name,
-                "StartTime": format_epoch_ms(record.start_ms),
+                "StartTime": datetime.fromtimestamp(record.start_ms / 1000, UTC).isoformat(),
                 "Input": execution_input,
                 "RoleArn": machine.role_arn,
             },

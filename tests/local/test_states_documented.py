@@ -14,7 +14,7 @@ import json
 import re
 import time
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -526,10 +526,10 @@ def test_execution_context_fields(sfn):
     assert output["machineName"] == described["stateMachineArn"].rsplit(":", 1)[1]
     documented = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z")
     assert documented.fullmatch(output["start"]) and documented.fullmatch(output["entered"])
-    started = described["startDate"].astimezone(UTC)
-    millis = started.microsecond // 1000
-    expected = started.strftime("%Y-%m-%dT%H:%M:%S") + (f".{millis:03d}" if millis else "") + "Z"
-    assert output["start"] == expected
+    started_ms = round(described["startDate"].timestamp() * 1000)  # the API's millisecond
+    seconds, millis = divmod(started_ms, 1000)
+    expected = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    assert output["start"] == expected + (f".{millis:03d}Z" if millis else "Z")
 
 
 # -- Fail (FAIL) ---------------------------------------------------------------------------

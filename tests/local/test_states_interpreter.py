@@ -18,7 +18,6 @@ from pipeline.local.stepfunctions.asl import (
 )
 from pipeline.local.stepfunctions.asl.cancellation import Cancellation
 from pipeline.local.stepfunctions.asl.interpreter import retry_delay
-from pipeline.local.stepfunctions.asl.timestamps import format_epoch_ms
 
 EXECUTION_ARN = "arn:aws:states:eu-west-1:000000000000:execution:n2n:run-1"
 CONTEXT = {
@@ -41,10 +40,10 @@ class Run:
     def __init__(self, definition, invoke=None, **options):
         self.events = []
         options.setdefault("time_scale", 0.001)
+        options.setdefault("context", CONTEXT)
         self.interpreter = Interpreter(
             definition,
             invoke or (lambda resource, params: params),
-            context=CONTEXT,
             record=lambda kind, details: self.events.append((kind, details)),
             **options,
         )
@@ -122,19 +121,22 @@ def failing(times, error="Custom.Error", result="ok"):
 
 
 @pytest.mark.parametrize(
-    ("epoch_ms", "documented"),
+    ("start_time", "documented"),
     [
-        # `date -u -d 2024-06-01T12:00:00Z +%s` = 1717243200. AWS writes context times in
-        # UTC with a Z, three fraction digits, none when the fraction is zero
+        # AWS writes context times in UTC with a Z, three fraction digits, none when the
+        # fraction is zero: "2025-08-27T10:04:42Z", "2025-08-27T10:04:42.001Z"
         # (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html).
-        (1717243200000, "2024-06-01T12:00:00Z"),
-        (1717243200001, "2024-06-01T12:00:00.001Z"),
-        (1717243200120, "2024-06-01T12:00:00.120Z"),
-        (1717243199999, "2024-06-01T11:59:59.999Z"),
+        ("2025-08-27T10:04:42+00:00", "2025-08-27T10:04:42Z"),
+        ("2025-08-27T10:04:42.001000+00:00", "2025-08-27T10:04:42.001Z"),
+        ("2025-08-27T12:04:42.120+02:00", "2025-08-27T10:04:42.120Z"),
+        ("2025-08-27T10:04:42.999900Z", "2025-08-27T10:04:43Z"),
+        ("2025-08-27T10:04:42.000499Z", "2025-08-27T10:04:42Z"),
     ],
 )
-def test_context_times_in_the_documented_form(epoch_ms, documented):
-    assert format_epoch_ms(epoch_ms) == documented
+def test_execution_start_time_in_the_documented_form(start_time, documented):
+    context = {**CONTEXT, "Execution": {**CONTEXT["Execution"], "StartTime": start_time}}
+    definition = machine(("P", {"Type": "Pass", "Parameters": {"t.$": "$$.Execution.StartTime"}}))
+    assert Run(definition, context=context)() == {"t": documented}
 
 
 def test_pass_parameters_result_path_and_context():

@@ -34,7 +34,12 @@ from pipeline.local.stepfunctions.asl.paths import (
     lookup,
 )
 from pipeline.local.stepfunctions.asl.templates import render, resolve
-from pipeline.local.stepfunctions.asl.timestamps import format_timestamp, now, parse_timestamp
+from pipeline.local.stepfunctions.asl.timestamps import (
+    documented,
+    format_timestamp,
+    now,
+    parse_timestamp,
+)
 
 Integration = Callable[[str, Any], Any]
 Recorder = Callable[[str, "dict | None"], None]
@@ -83,7 +88,7 @@ class Interpreter:
     ) -> None:
         self.definition = definition
         self.invoke = invoke
-        self.context = context
+        self.context = _with_documented_start_time(context)
         self.time_scale = time_scale
         self.max_wait_s = max_wait_s
         self._record = record
@@ -458,6 +463,15 @@ class Interpreter:
         if first_failure is not None:
             raise first_failure
         return [future.result() for future in futures]
+
+
+def _with_documented_start_time(context: dict) -> dict:
+    """``context`` with ``Execution.StartTime`` in the documented ``...T10:04:42.001Z`` form,
+    whatever RFC 3339 form the caller wrote it in."""
+    execution = context.get("Execution", {})
+    if "StartTime" not in execution:
+        return context
+    return {**context, "Execution": {**execution, "StartTime": documented(execution["StartTime"])}}
 
 
 def _task_result(future: Future, timeout: float) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # An uppercase T between date and time; Z or a numeric offset (ASL's RFC 3339 profile).
@@ -21,18 +21,19 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 
 def format_timestamp(moment: datetime) -> str:
-    """``moment`` as AWS writes context-object times, in UTC to the millisecond:
+    """``moment`` as AWS writes context-object times, in UTC to the nearest millisecond:
     ``2025-08-27T10:04:42.001Z``, and ``2025-08-27T10:04:42Z`` when the fraction is zero
     (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html)."""
-    moment = moment.astimezone(UTC)
+    moment = moment.astimezone(UTC) + timedelta(microseconds=500)
     millis = moment.microsecond // 1000
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{millis:03d}Z" if millis else "Z")
 
 
-def format_epoch_ms(epoch_ms: int) -> str:
-    """``format_timestamp`` of a moment given in epoch milliseconds."""
-    seconds, millis = divmod(epoch_ms, 1000)
-    return format_timestamp(datetime.fromtimestamp(seconds, UTC).replace(microsecond=millis * 1000))
+def documented(text: Any) -> Any:
+    """An RFC 3339 timestamp ``text`` in the documented form of ``format_timestamp``; any
+    other value unchanged."""
+    moment = parse_timestamp(text)
+    return text if moment is None else format_timestamp(moment)
 
 
 def now() -> datetime:
