@@ -482,10 +482,10 @@ def test_map_item_context_example(sfn):
 def test_input_path_output_path_and_items_path_read_the_context_object(sfn):
     """CONTEXT: "JSONPath states can refer to the context ($$.) from InputPath, OutputPath,
     ItemsPath". The state data holds a same-named ``Execution`` key that must not answer."""
-    decoy = {"Execution": {"Input": "from the data", "Name": "from the data"}}
+    decoy = pass_state(Result={"Execution": {"Input": {"items": ["data"]}, "Name": "data"}})
     execution_input = {"items": [1, 2], "note": "execution input"}
-    definition = machine(
-        ("Replace", pass_state(Result=decoy)),
+    reads_input = machine(
+        ("Replace", decoy),
         ("FromInput", pass_state(InputPath="$$.Execution.Input", ResultPath="$.fromInput")),
         (
             "Each",
@@ -496,11 +496,15 @@ def test_input_path_output_path_and_items_path_read_the_context_object(sfn):
                 "ResultPath": "$.items",
             },
         ),
-        ("Named", pass_state(ResultPath="$.name", Result="x", OutputPath="$$.Execution")),
     )
-    output = output_of(sfn, definition, execution_input)
-    assert output["Input"] == execution_input
-    assert output["Name"].startswith("doc-")
+    assert output_of(sfn, reads_input, execution_input) == {
+        **decoy["Result"],
+        "fromInput": execution_input,
+        "items": [1, 2],
+    }
+    reads_name = machine(("Replace", decoy), ("Named", pass_state(OutputPath="$$.Execution.Name")))
+    described = execute(sfn, reads_name, execution_input)
+    assert json.loads(described["output"]) == described["name"]
 
 
 def test_execution_context_fields(sfn):

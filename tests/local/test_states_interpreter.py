@@ -674,7 +674,10 @@ def test_parallel_branch_failure_aborts_siblings_and_is_caught():
     assert "ParallelStateFailed" in run.types()
 
 
-def test_map_item_selector_context_and_concurrency():
+@pytest.mark.parametrize(
+    "limit", [{"MaxConcurrency": 2}, {"MaxConcurrencyPath": "$.limit"}], ids=["fixed", "path"]
+)
+def test_map_item_selector_context_and_concurrency(limit):
     active, peak, lock = [0], [0], threading.Lock()
     first_two = threading.Barrier(2, timeout=WAIT_S)  # items 0 and 1 run at the same time
 
@@ -695,7 +698,7 @@ def test_map_item_selector_context_and_concurrency():
                 {
                     "Type": "Map",
                     "ItemsPath": "$.items",
-                    "MaxConcurrency": 2,
+                    **limit,
                     "ItemSelector": {
                         "value.$": "$$.Map.Item.Value",
                         "index.$": "$$.Map.Item.Index",
@@ -714,7 +717,7 @@ def test_map_item_selector_context_and_concurrency():
         ),
         invoke,
     )
-    output = run({"items": [1, 2, 3, 4, 5], "tag": "t"})
+    output = run({"items": [1, 2, 3, 4, 5], "tag": "t", "limit": 2})
     assert output["results"] == [10, 21, 32, 43, 54]
     assert peak[0] == 2
     assert run.details("MapStateStarted") == [{"length": 5}]
