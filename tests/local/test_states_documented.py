@@ -735,6 +735,40 @@ def test_inline_map_refuses_both_max_concurrency_fields(sfn):
         execute(sfn, validate_all(MaxConcurrency=1, MaxConcurrencyPath="$.limit"))
 
 
+ITEMS_PATH = "https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemspath.html"
+
+
+def test_items_path_selects_one_of_two_arrays(sfn):
+    """ITEMS_PATH: ``$.ThingsPiratesSay`` runs the SayWord Pass state once per pirate word."""
+    pirates = [{"say": "Avast!"}, {"say": "Yar!"}, {"say": "Walk the Plank!"}]
+    giants = [{"say": "Fee!"}, {"say": "Fi!"}, {"say": "Fo!"}, {"say": "Fum!"}]
+    map_state = {
+        "Type": "Map",
+        "ItemsPath": "$.ThingsPiratesSay",
+        "ItemProcessor": machine(("SayWord", pass_state())),
+    }
+    state_input = {"ThingsPiratesSay": pirates, "ThingsGiantsSay": giants}
+    assert output_of(sfn, machine(("PiratesSay", map_state)), state_input) == pirates
+
+
+def test_items_path_selecting_an_object_is_refused_at_run_time(sfn):
+    """ITEMS_PATH: AWS iterates the key-value pairs of an object; the local backend iterates
+    arrays only and says so (README), instead of guessing the shape of a pair."""
+    web = {
+        "server1": {"port": 80, "status": "active"},
+        "server2": {"port": 8080, "status": "inactive"},
+    }
+    map_state = {
+        "Type": "Map",
+        "ItemsPath": "$.servers.web",
+        "ItemProcessor": machine(("CheckServer", pass_state())),
+    }
+    state_input = {"environment": "production", "servers": {"web": web}}
+    error, cause = failure_of(sfn, machine(("ProcessWebServers", map_state)), state_input)
+    assert error == "States.Runtime"
+    assert "JSON object" in cause and "arrays only" in cause
+
+
 # -- Parallel (PARALLEL) -------------------------------------------------------------------
 
 

@@ -393,6 +393,11 @@ class Interpreter:
         def attempt() -> list:
             data = visit.selected_input()
             items = lookup(state.get("ItemsPath", "$"), data, visit.context_now())
+            if isinstance(items, dict):
+                raise RuntimeFailure(
+                    f"The ItemsPath of state '{visit.name}' selects a JSON object, and the local "
+                    "backend iterates arrays only: select an array"
+                )
             if not isinstance(items, list):
                 shown = history.as_json(items)
                 raise RuntimeFailure(f"The ItemsPath of state '{visit.name}' selects {shown}")
