@@ -794,7 +794,7 @@ def test_parallel_fails_when_a_branch_fails(sfn):
     assert failure_of(sfn, definition, {"who": "Jane"}) == ("PhoneNotFound", "no phone")
 
 
-# -- what the local backend refuses (README "What the local backend refuses") --------------
+# -- what the local backend refuses (README "Step Functions locally") --------------------
 
 INLINE_ITEMS = machine(("Echo", pass_state()))
 

@@ -41,7 +41,7 @@ _RETRIER_FIELDS = {
 }  # fmt: skip
 _CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath", "Comment"}
 # Documented features the local backend refuses, by the field that uses them: what the
-# definition does, and what to do instead (README "What the local backend refuses").
+# definition does, and what to do instead (the README, "Step Functions locally").
 _JSONATA = ("uses the JSONata field {!r}", "write the state in JSONPath")
 _DISTRIBUTED = (
     "uses the Distributed Map field {!r}",
