@@ -27,6 +27,7 @@ VALUES = {
     "$.csv": "a,b,,c",
     "$.json": '{"k": [1, 2]}',
     "$.obj": {"x": 1, "y": 2},
+    "$.long": "a" * 10_000,
     "$$.Execution.Name": "exec-1",
     "$.a['b,c'][0]": "quoted",
 }
@@ -109,6 +110,7 @@ def test_syntax_errors(text):
         ("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')", "Data to encode"),
         ("States.Hash('input', 'SHA-256')", hashlib.sha256(b"input").hexdigest()),
         ("States.Hash($.n, 'MD5')", hashlib.md5(b"7").hexdigest()),
+        ("States.Hash($.long, 'MD5')", hashlib.md5(b"a" * 10_000).hexdigest()),
         ("States.JsonMerge($.obj, States.StringToJson('{\"y\": 3}'), false)", {"x": 1, "y": 3}),
         ("States.MathAdd($.n, -10)", -3),
         ("States.MathAdd(1.7, 1)", 3),
@@ -167,6 +169,7 @@ def test_results_are_plain_json_values():
         "States.ArrayLength($.name)",
         "States.Base64Decode('***')",
         "States.Hash('x', 'SHA-3')",
+        "States.Hash(States.Format('{}x', $.long), 'MD5')",
         "States.JsonMerge($.obj, $.obj, true)",
         "States.MathAdd('1', 2)",
         "States.MathAdd(2147483648, 0)",

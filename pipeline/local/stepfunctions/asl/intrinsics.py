@@ -25,7 +25,7 @@ from typing import Any
 from pipeline.local.stepfunctions.asl.errors import RuntimeFailure
 
 MAX_ARRAY_RANGE = 1000
-MAX_BASE64_CHARS = 10_000
+MAX_INPUT_CHARS = 10_000
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 _ESCAPABLE = "'{}\\"
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
@@ -393,14 +393,14 @@ def array_unique(values: Any) -> list:
 @intrinsic("States.Base64Encode", 1)
 def base64_encode(text: Any) -> str:
     """The Base64 encoding of ``text``'s UTF-8 bytes."""
-    _require(isinstance(text, str) and len(text) <= MAX_BASE64_CHARS, "needs a string")
+    _require(isinstance(text, str) and len(text) <= MAX_INPUT_CHARS, "needs a string")
     return base64.b64encode(text.encode()).decode("ascii")
 
 
 @intrinsic("States.Base64Decode", 1)
 def base64_decode(text: Any) -> str:
     """The UTF-8 text Base64 ``text`` encodes."""
-    _require(isinstance(text, str) and len(text) <= MAX_BASE64_CHARS, "needs a string")
+    _require(isinstance(text, str) and len(text) <= MAX_INPUT_CHARS, "needs a string")
     try:
         return base64.b64decode(text, validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
@@ -420,7 +420,9 @@ _HASHES = {
 def hash_(data: Any, algorithm: Any) -> str:
     """The hex digest of ``data`` by ``algorithm`` (MD5, SHA-1, SHA-256, SHA-384, SHA-512)."""
     _require(algorithm in _HASHES, f"does not know the algorithm {algorithm!r}")
-    return hashlib.new(_HASHES[algorithm], _as_text(data).encode()).hexdigest()
+    text = _as_text(data)
+    _require(len(text) <= MAX_INPUT_CHARS, f"takes at most {MAX_INPUT_CHARS} characters of data")
+    return hashlib.new(_HASHES[algorithm], text.encode()).hexdigest()
 
 
 @intrinsic("States.JsonMerge", 3)
