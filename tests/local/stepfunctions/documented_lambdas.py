@@ -1,5 +1,6 @@
 """Lambda handlers the Step Functions Developer Guide's examples call, for the documented
-corpus (tests/local/test_states_documented.py). The local runner imports them by name."""
+corpus (tests/local/stepfunctions/test_documented.py). The local runner imports them by
+name."""
 
 from __future__ import annotations
 
