@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import decode
 
 from pipeline.handlers.polling import next_wait_s, out_of_time
 from pipeline.local.cloudformation.template import TemplateError, load_template, resolve_stack
+from tests.test_infra import load, resources, template
+
+__all__ = ["resources", "template"]  # the shared fixtures of test_infra.py
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -24,22 +26,6 @@ REQUIRED = {
     "CodeS3Key": "lambda/0123.zip",
     "WorkerImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/n2n-worker:abc",
 }
-
-
-def load(path: Path) -> dict[str, Any]:
-    template, errors = decode(str(path))
-    assert not errors
-    return json.loads(json.dumps(template))
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load(TEMPLATE)
-
-
-@pytest.fixture(scope="module")
-def resources(template: dict[str, Any]) -> dict[str, Any]:
-    return template["Resources"]
 
 
 @pytest.fixture(scope="module")
