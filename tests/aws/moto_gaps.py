@@ -124,13 +124,20 @@ def _with_service_linked_role(original: Callable[..., Any]) -> Callable[..., Any
 def _delete_endpoint(
     cls: type, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str
 ) -> None:
-    ec2_backends[account_id][region_name].delete_vpc_endpoints([resource_name])
+    ec2 = ec2_backends[account_id][region_name]
+    endpoint = ec2.vpc_end_points.get(resource_name)
+    if endpoint is not None:  # a gateway's routes go with tables deleted before it
+        tables = endpoint.route_table_ids or []
+        endpoint.route_table_ids = [r for r in tables if r in ec2.route_tables]
+        ec2.delete_vpc_endpoints([resource_name])
 
 
 def _delete_route_table(
     cls: type, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str
 ) -> None:
-    ec2_backends[account_id][region_name].delete_route_table(resource_name)
+    ec2 = ec2_backends[account_id][region_name]
+    if resource_name in ec2.route_tables:
+        ec2.delete_route_table(resource_name)
 
 
 def _delete_association(

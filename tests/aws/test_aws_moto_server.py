@@ -9,7 +9,9 @@ filled as tests/aws/moto_gaps.py says), the artifacts are uploaded and the worke
 "built" by moto's CodeBuild. moto's Step Functions records an execution without running
 its definition and moto's Batch runs no tasks, so a run stays RUNNING with no jobs: the
 test asserts the execution, its input, its stop, and that teardown removes everything the
-two stacks made. Any moto error fails the test.
+two stacks made (moto deletes RetainExceptOnCreate resources with their stack, where AWS
+keeps them for --purge; the purgers' own removal is tested in test_aws_teardown.py). Any
+moto error fails the test.
 """
 
 from __future__ import annotations
