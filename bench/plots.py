@@ -11,12 +11,15 @@ or less.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the synthetic run is a test aid
+
 from pipeline.analysis.plots import FIGURES
-from pipeline.analysis.synthetic import synthetic_timeline
+from tests.analysis.synthetic import synthetic_timeline
 
 
 def main() -> None:

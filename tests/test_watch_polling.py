@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,7 +57,7 @@ class Batch:
         raise AssertionError("plain jobs need no list_jobs")
 
 
-def test_a_timed_out_run_says_so(tmp_path: Path):
+def test_a_timed_out_run_says_so():
     started = (datetime.now(UTC) - timedelta(seconds=86_000)).isoformat()
     event = {
         "workflow_id": "w1",
@@ -71,7 +70,7 @@ def test_a_timed_out_run_says_so(tmp_path: Path):
     assert (report["done"], report["timed_out"], report["wait_s"]) == (False, True, 900)
 
 
-def test_stop_terminates_the_submitted_jobs_and_writes_the_summary(tmp_path: Path):
+def test_stop_terminates_the_submitted_jobs_and_writes_the_summary(local_bucket: Any):
     """A submit of egress failed: procure and process are terminated, the summary names
     the reason."""
     batch = Batch({"p": "RUNNING", "q": "PENDING"})
@@ -81,20 +80,20 @@ def test_stop_terminates_the_submitted_jobs_and_writes_the_summary(tmp_path: Pat
         "jobs": {"procure": {"JobId": "p", "JobName": "x"}, "process": {"JobId": "q"}},
         "stop": {"Error": "Batch.ClientException", "Cause": "queue is disabled"},
     }
-    report = stop_run(event, batch, tmp_path.as_uri() + "/")
+    report = stop_run(event, batch, local_bucket.url)
     assert [job for job, _ in batch.terminated] == ["p", "q"]
     assert all("Batch.ClientException: queue is disabled" in why for _, why in batch.terminated)
     assert (report["done"], report["succeeded"]) == (True, False)
     assert report["cause"] == (
         "The run was stopped (Batch.ClientException: queue is disabled); its jobs were terminated."
     )
-    summary = json.loads((tmp_path / "w1" / "_SUMMARY.json").read_text())
+    summary = json.loads((local_bucket.folder / "w1" / "_SUMMARY.json").read_text())
     assert summary["cause"] == report["cause"]
     assert set(summary["steps"]) == {"procure", "process"}
 
 
-def test_stop_with_nothing_submitted_terminates_nothing(tmp_path: Path):
+def test_stop_with_nothing_submitted_terminates_nothing(local_bucket: Any):
     event = {"workflow_id": "w2", "jobs": {}, "stop": {"Error": "RunTimedOut", "Cause": "late"}}
-    report = stop_run(event, Batch({}), tmp_path.as_uri() + "/")
+    report = stop_run(event, Batch({}), local_bucket.url)
     assert report["steps"] == {}
-    assert (tmp_path / "w2" / "_SUMMARY.json").exists()
+    assert (local_bucket.folder / "w2" / "_SUMMARY.json").exists()

@@ -203,12 +203,3 @@ def build_timeline(conn: Any, execution_arn: str | None = None, stack: str = "n2
     """The timeline of ``execution_arn`` (default: the stack's latest execution)."""
     arn = execution_arn or latest_execution(conn, stack)
     return timeline_from(conn, run_state(conn, arn))
-
-
-def read_timeline_csv(path: Any) -> pd.DataFrame:
-    """A timeline written with ``to_csv(index=False)``, with its UTC datetimes restored."""
-    frame = pd.read_csv(path, keep_default_na=True)
-    for column in TIME_COLUMNS:
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    frame["status_reason"] = frame["status_reason"].fillna("")
-    return frame

@@ -43,11 +43,8 @@ def compare_runs(
     }
     timelines = {}
     for key, spec in specs.items():
-        bars = StepBars()
-        try:
+        with StepBars() as bars:
             state = wait_for_run(conn, start_run(conn, stack, spec), bars)
-        finally:
-            bars.close()
         timelines[key] = build_timeline(conn, state.execution_arn)
     return timelines
 

@@ -24,7 +24,7 @@ def stack_parameters(conn: Any, stack: str) -> pd.DataFrame:
     return pd.DataFrame({"value": pd.Series(values, dtype=object)}).rename_axis("parameter")
 
 
-def stack_outputs(conn: Any, stack: str) -> pd.DataFrame:
+def outputs_table(conn: Any, stack: str) -> pd.DataFrame:
     """The stack's outputs: one row per output with its value and description."""
     rows = {
         o["OutputKey"]: {"value": o["OutputValue"], "description": o.get("Description", "")}

@@ -14,6 +14,7 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pipeline import clients
 from pipeline.errors import N2NError
 from pipeline.worker.exits import (
     FAILURE_EXIT_CODE,
@@ -23,7 +24,7 @@ from pipeline.worker.exits import (
 )
 from pipeline.worker.load import injected_failure
 from pipeline.worker.settings import read_settings
-from pipeline.worker.steps import STEPS
+from pipeline.worker.steps import STEP_RUNNERS
 
 
 def _emit(out: TextIO, event: dict) -> None:
@@ -32,12 +33,18 @@ def _emit(out: TextIO, event: dict) -> None:
 
 
 def main(argv: Sequence[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -> int:
-    """Run the step named in ``argv``; return the process exit code."""
+    """Run the step named in ``argv``, with the AWS clients ``environ`` names; return the
+    process exit code."""
+    with clients.factory_named_in(environ):
+        return _run_step(argv, environ, out)
+
+
+def _run_step(argv: Sequence[str], environ: Mapping[str, str], out: TextIO) -> int:
     step = argv[0] if len(argv) == 1 else ""
     context = {"step": step, "index": environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "0")}
     try:
-        if step not in STEPS:
-            raise N2NError(f"Name one step to run: {' | '.join(STEPS)} (got {list(argv)}).")
+        if step not in STEP_RUNNERS:
+            raise N2NError(f"Name one step to run: {' | '.join(STEP_RUNNERS)} (got {list(argv)}).")
         settings = read_settings(environ)
         context.update(settings.event_fields())
         if injected_failure(
@@ -49,7 +56,7 @@ def main(argv: Sequence[str], environ: Mapping[str, str], out: TextIO = sys.stdo
         ):
             _emit(out, {"event": "n2n.error", **context, "reason": "injected failure"})
             return RETRYABLE_EXIT_CODE
-        report = STEPS[step](settings)
+        report = STEP_RUNNERS[step](settings)
     except N2NError as error:
         _emit(out, {"event": "n2n.error", **context, "reason": str(error)})
         return FAILURE_EXIT_CODE

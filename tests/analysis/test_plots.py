@@ -15,8 +15,8 @@ from pipeline.analysis.plots import (
     running_overlay,
     save_figures,
 )
-from pipeline.analysis.synthetic import synthetic_timeline
 from tests.analysis import timelines
+from tests.analysis.synthetic import synthetic_timeline
 
 STEPS = ["procure", "process", "egress"]
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from pipeline.analysis.simulate import predict, run_times, simulate
-from pipeline.analysis.synthetic import synthetic_timeline
 from tests.analysis import timelines
+from tests.analysis.synthetic import synthetic_timeline
 
 RUN_S = {"a": [3, 1, 2, 4, 1], "b": [1, 2, 1, 1, 2]}
 TWO_SLOTS = {"a": 2, "b": 2}

@@ -25,7 +25,7 @@ import pytest
 from moto.moto_api._internal import moto_api_backend
 from moto.server import ThreadedMotoServer
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.deploy import DEPLOYERS
 from pipeline.deploy.aws.deploy import AwsDeployer
 from pipeline.deploy.aws.session import resolve_session

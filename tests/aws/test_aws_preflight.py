@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.deploy.aws.deploy import AwsDeployer
-from pipeline.deploy.aws.errors import StackError
 from pipeline.deploy.aws.preflight import check_network, check_region
 from pipeline.deploy.aws.session import AwsSession
+from pipeline.errors import StackError
 
 
 @pytest.fixture

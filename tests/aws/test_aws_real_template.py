@@ -13,7 +13,7 @@ import yaml
 
 from pipeline.deploy.aws.package import Artifact
 from pipeline.deploy.aws.session import AwsSession
-from pipeline.deploy.aws.stack import TEMPLATE_BODY_LIMIT, Stacks
+from pipeline.deploy.aws.stack import TEMPLATE_BODY_LIMIT, StackDeployer
 
 from .moto_gaps import fill_moto_gaps
 
@@ -56,7 +56,7 @@ def test_the_template_deploys_into_moto_through_the_artifact_bucket(
     assert TEMPLATE.stat().st_size > TEMPLATE_BODY_LIMIT
     aws.client("s3").create_bucket(Bucket="artifacts")
     parameters = _generated(aws, "artifacts")
-    outputs = Stacks(aws).deploy("n2n", TEMPLATE, parameters, bucket="artifacts")
+    outputs = StackDeployer(aws).deploy("n2n", TEMPLATE, parameters, bucket="artifacts")
     keys = aws.client("s3").list_objects_v2(Bucket="artifacts")["Contents"]
     assert [k["Key"].split("/")[0] for k in keys] == ["templates"]
     assert outputs["StateMachineArn"].startswith("arn:aws:states:")

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 
 from botocore.exceptions import ClientError
 
-from pipeline.deploy.aws.errors import StackError
 from pipeline.deploy.aws.session import AwsSession
+from pipeline.errors import StackError
 
 # "Amazon EFS for Lambda is available in all commercial Regions except ..." (AWS Lambda
 # Developer Guide, Configuring file system access for Lambda functions, Supported Regions:

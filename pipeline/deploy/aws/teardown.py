@@ -22,9 +22,9 @@ from typing import Protocol
 from botocore.exceptions import ClientError
 from botocore.waiter import WaiterModel, create_waiter_with_client
 
-from pipeline.deploy.aws.errors import StackError
 from pipeline.deploy.aws.session import AwsSession
-from pipeline.deploy.aws.stack import Stacks
+from pipeline.deploy.aws.stack import StackDeployer
+from pipeline.errors import StackError
 
 ECR_BATCH = 100
 DELETE_ROUNDS = 3
@@ -244,7 +244,9 @@ PURGERS: dict[str, Callable[[AwsSession], Purger]] = {
 }
 
 
-def remove_stack(aws: AwsSession, stacks: Stacks, name: str, purge: bool = False) -> list[str]:
+def remove_stack(
+    aws: AwsSession, stacks: StackDeployer, name: str, purge: bool = False
+) -> list[str]:
     """Delete stack ``name`` and wait; with ``purge`` also empty and remove the buckets,
     repositories, file systems and log groups it retained. Return what was removed; say
     on stderr what was kept and why."""
@@ -283,7 +285,7 @@ def remove_stack(aws: AwsSession, stacks: Stacks, name: str, purge: bool = False
     return removed
 
 
-def _delete(stacks: Stacks, name: str, buckets: BucketPurger) -> None:
+def _delete(stacks: StackDeployer, name: str, buckets: BucketPurger) -> None:
     """Delete the stack; when it ends DELETE_FAILED on buckets that are not empty, empty
     exactly those and delete again (a few rounds, for logs delivered late)."""
     for round_ in range(DELETE_ROUNDS):

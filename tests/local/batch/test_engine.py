@@ -1,0 +1,282 @@
+"""The local Batch engine: states, dependencies, retries, timeouts, termination, capacity,
+environment and recovery — with real subprocess and worker-process children."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+
+import pytest
+
+from pipeline.local.batch.engine import BatchEngine
+from pipeline.local.batch.models import DEPENDENT_FAILED_REASON, TIMEOUT_REASON
+from pipeline.local.logs.client import LogsClient
+from tests.local.batch.support import (
+    add_queue,
+    children,
+    local_batch,
+    register,
+    running_engine,
+    shell,
+    wait_done,
+)
+
+SLEEP = "import time, os; time.sleep(float(os.environ.get('SLEEP', '0.05')))"
+
+
+@pytest.fixture
+def batch(n2n_home, monkeypatch):
+    client = local_batch(n2n_home, monkeypatch)
+    add_queue(client, "q", max_vcpus=4)
+    return client
+
+
+def submit(client, name, definition, size=None, queue="q", **params):
+    if size:
+        params["arrayProperties"] = {"size": size}
+    return client.submit_job(jobName=name, jobQueue=queue, jobDefinition=definition, **params)[
+        "jobId"
+    ]
+
+
+def test_states_timestamps_and_attempts(batch, n2n_home):
+    register(batch, "echo", shell("print('hello')"))
+    job_id = submit(batch, "a", "echo", size=3)
+    (submitted,) = batch.describe_jobs(jobs=[job_id])["jobs"]
+    assert submitted["status"] == "SUBMITTED"
+    with running_engine(n2n_home):
+        parent = wait_done(batch, job_id)
+    assert parent["status"] == "SUCCEEDED"
+    assert parent["arrayProperties"]["statusSummary"]["SUCCEEDED"] == 3
+    for index, child in enumerate(children(batch, job_id, 3)):
+        assert child["arrayProperties"] == {"index": index}
+        assert child["status"] == "SUCCEEDED"
+        assert child["createdAt"] <= child["startedAt"] <= child["stoppedAt"]
+        (attempt,) = child["attempts"]
+        assert attempt["container"]["exitCode"] == 0
+        assert attempt["container"]["logStreamName"].startswith("echo/default/")
+        assert attempt["statusReason"] == "Essential container in task exited"
+        assert child["container"]["logStreamName"] == attempt["container"]["logStreamName"]
+
+
+def test_n_to_n_child_waits_for_its_peer_only(batch, n2n_home):
+    register(batch, "slow", shell(SLEEP))
+    first = submit(
+        batch,
+        "first",
+        "slow",
+        size=4,
+        containerOverrides={"environment": [{"name": "SLEEP", "value": "0.3"}]},
+    )
+    second = submit(batch, "second", "slow", size=4, dependsOn=[{"jobId": first, "type": "N_TO_N"}])
+    with running_engine(n2n_home, max_workers=4):
+        wait_done(batch, second)
+    before, after = children(batch, first, 4), children(batch, second, 4)
+    for i in range(4):
+        assert after[i]["startedAt"] >= before[i]["stoppedAt"]
+    assert min(c["startedAt"] for c in after) < max(c["stoppedAt"] for c in before)
+
+
+def test_sequential_children_run_in_index_order(batch, n2n_home):
+    register(batch, "slow", shell(SLEEP))
+    job_id = submit(batch, "seq", "slow", size=4, dependsOn=[{"type": "SEQUENTIAL"}])
+    with running_engine(n2n_home, max_workers=4):
+        wait_done(batch, job_id)
+    runs = children(batch, job_id, 4)
+    for previous, child in itertools.pairwise(runs):
+        assert child["startedAt"] >= previous["stoppedAt"]
+
+
+def test_plain_dependency_is_a_barrier(batch, n2n_home):
+    register(batch, "slow", shell(SLEEP))
+    first = submit(batch, "first", "slow", size=3)
+    second = submit(batch, "second", "slow", size=3, dependsOn=[{"jobId": first}])
+    with running_engine(n2n_home, max_workers=4):
+        wait_done(batch, second)
+    assert min(c["startedAt"] for c in children(batch, second, 3)) >= max(
+        c["stoppedAt"] for c in children(batch, first, 3)
+    )
+
+
+def test_failed_index_fails_only_its_downstream(batch, n2n_home):
+    fail_one = (
+        "import os, sys; sys.exit(1 if os.environ['AWS_BATCH_JOB_ARRAY_INDEX'] == '1' else 0)"
+    )
+    register(batch, "flaky", shell(fail_one))
+    register(batch, "ok", shell("pass"))
+    first = submit(batch, "first", "flaky", size=3)
+    second = submit(batch, "second", "ok", size=3, dependsOn=[{"jobId": first, "type": "N_TO_N"}])
+    third = submit(batch, "third", "ok", size=3, dependsOn=[{"jobId": second, "type": "N_TO_N"}])
+    barrier = submit(batch, "barrier", "ok", dependsOn=[{"jobId": first}])
+    with running_engine(n2n_home):
+        for job_id in (first, second, third, barrier):
+            assert wait_done(batch, job_id)["status"] == "FAILED"
+    assert children(batch, first, 3)[1]["attempts"][0]["container"]["exitCode"] == 1
+    for job_id in (second, third):
+        runs = children(batch, job_id, 3)
+        assert [c["status"] for c in runs] == ["SUCCEEDED", "FAILED", "SUCCEEDED"]
+        assert runs[1]["statusReason"] == DEPENDENT_FAILED_REASON
+        assert runs[1]["attempts"] == []
+    (job,) = batch.describe_jobs(jobs=[barrier])["jobs"]
+    assert job["statusReason"] == DEPENDENT_FAILED_REASON
+
+
+def test_retry_rules(batch, n2n_home):
+    rules = [
+        {"onExitCode": "75", "action": "RETRY"},
+        {"onExitCode": "*", "action": "EXIT"},
+    ]
+    transient = "import os, sys; sys.exit(75 if os.environ['AWS_BATCH_JOB_ATTEMPT'] == '1' else 0)"
+    register(batch, "transient", shell(transient), retry={"attempts": 3, "evaluateOnExit": rules})
+    register(
+        batch,
+        "broken",
+        shell("import sys; sys.exit(2)"),
+        retry={"attempts": 3, "evaluateOnExit": rules},
+    )
+    register(batch, "always", shell("import sys; sys.exit(3)"), retry={"attempts": 2})
+    retried, stopped, exhausted = (submit(batch, n, n) for n in ("transient", "broken", "always"))
+    with running_engine(n2n_home):
+        done = [wait_done(batch, job_id) for job_id in (retried, stopped, exhausted)]
+    assert done[0]["status"] == "SUCCEEDED"
+    assert [a["container"]["exitCode"] for a in done[0]["attempts"]] == [75, 0]
+    assert done[1]["status"] == "FAILED" and len(done[1]["attempts"]) == 1
+    assert done[2]["status"] == "FAILED" and len(done[2]["attempts"]) == 2
+
+
+def test_attempt_timeout_is_not_retried(batch, n2n_home):
+    register(batch, "hang", shell("import time; time.sleep(30)"), retry={"attempts": 3}, timeout=1)
+    job_id = submit(batch, "hang", "hang")
+    with running_engine(n2n_home):
+        job = wait_done(batch, job_id)
+    assert job["status"] == "FAILED"
+    assert job["statusReason"] == TIMEOUT_REASON
+    assert len(job["attempts"]) == 1
+    assert 1000 <= job["stoppedAt"] - job["startedAt"] < 5000
+
+
+def test_terminate_child_then_parent(batch, n2n_home):
+    register(batch, "hang", shell("import time; time.sleep(30)"), retry={"attempts": 3})
+    job_id = submit(batch, "hang", "hang", size=3)
+    with running_engine(n2n_home, max_workers=2):
+        batch.terminate_job(jobId=f"{job_id}:0", reason="child stopped by test")
+        (child,) = batch.describe_jobs(jobs=[f"{job_id}:0"])["jobs"]
+        while child["status"] != "FAILED":
+            (child,) = batch.describe_jobs(jobs=[f"{job_id}:0"])["jobs"]
+        assert child["statusReason"] == "child stopped by test"
+        batch.terminate_job(jobId=job_id, reason="stopped by test")
+        parent = wait_done(batch, job_id)
+    assert parent["status"] == "FAILED"
+    reasons = [c["statusReason"] for c in children(batch, job_id, 3)]
+    assert reasons == ["child stopped by test", "stopped by test", "stopped by test"]
+
+
+def test_each_compute_environment_has_its_own_capacity(batch, n2n_home):
+    add_queue(batch, "narrow", max_vcpus=2)
+    add_queue(batch, "wide", max_vcpus=16)
+    register(batch, "slow", shell(SLEEP))
+    sleep = {"environment": [{"name": "SLEEP", "value": "0.4"}]}
+    narrow = submit(batch, "n", "slow", size=6, queue="narrow", containerOverrides=sleep)
+    wide = submit(batch, "w", "slow", size=6, queue="wide", containerOverrides=sleep)
+    with running_engine(n2n_home, max_workers=3):
+        wait_done(batch, narrow)
+        wait_done(batch, wide)
+
+    def peak(runs):
+        edges = sorted(
+            [(c["startedAt"], 1) for c in runs] + [(c["stoppedAt"], -1) for c in runs],
+            key=lambda edge: (edge[0], edge[1]),
+        )
+        level = best = 0
+        for _, step in edges:
+            level += step
+            best = max(best, level)
+        return best
+
+    narrow_runs, wide_runs = children(batch, narrow, 6), children(batch, wide, 6)
+    assert peak(narrow_runs) == 2
+    assert peak(wide_runs) == 3
+    assert peak(narrow_runs + wide_runs) == 5
+
+
+def test_environment_and_path_mapping(batch, n2n_home):
+    dump = "import json, os; print(json.dumps({k: v for k, v in os.environ.items()}))"
+    register(
+        batch,
+        "env",
+        shell(dump),
+        environment={
+            "EFS_MOUNT": "/mnt/efs",
+            "DATA": "/mnt/efs/run/1",
+            "EGRESS_URL": "s3://out/x/",
+            "PLAIN": "value",
+            "OVERRIDDEN": "old",
+        },
+        volumes=[
+            {
+                "name": "efs",
+                "efsVolumeConfiguration": {"fileSystemId": "fs-9", "rootDirectory": "/data"},
+            }
+        ],
+        mountPoints=[{"containerPath": "/mnt/efs", "sourceVolume": "efs"}],
+    )
+    job_id = submit(
+        batch,
+        "env",
+        "env",
+        size=2,
+        containerOverrides={"environment": [{"name": "OVERRIDDEN", "value": "new"}]},
+    )
+    with running_engine(n2n_home):
+        wait_done(batch, job_id)
+    child = children(batch, job_id, 2)[1]
+    logs = LogsClient(n2n_home)
+    events = logs.get_log_events(
+        logGroupName="/n2n/test", logStreamName=child["container"]["logStreamName"]
+    )["events"]
+    seen = json.loads(events[0]["message"])
+    assert seen["EFS_MOUNT"] == str(n2n_home / "efs" / "fs-9" / "data")
+    assert seen["DATA"] == str(n2n_home / "efs" / "fs-9" / "data" / "run" / "1")
+    assert seen["EGRESS_URL"] == "s3://out/x/"
+    assert seen["N2N_CLIENT_FACTORY"] == "pipeline.local.worker_clients:environment_clients"
+    assert seen["N2N_HOME"] == str(n2n_home)
+    assert seen["PLAIN"] == "value" and seen["OVERRIDDEN"] == "new"
+    assert seen["AWS_BATCH_JOB_ID"] == f"{job_id}:1"
+    assert seen["AWS_BATCH_JOB_ARRAY_INDEX"] == "1"
+    assert seen["AWS_BATCH_JOB_ARRAY_SIZE"] == "2"
+    assert seen["AWS_BATCH_JOB_ATTEMPT"] == "1"
+    assert seen["AWS_BATCH_JQ_NAME"] == "q"
+    assert seen["AWS_BATCH_CE_NAME"] == "q-ce"
+
+
+def test_stopped_engine_fails_attempts_as_host_terminated_and_next_engine_retries(batch, n2n_home):
+    once = "import os, time; time.sleep(30 if os.environ['AWS_BATCH_JOB_ATTEMPT'] == '1' else 0)"
+    register(batch, "once", shell(once), retry={"attempts": 2})
+    job_id = submit(batch, "once", "once")
+    engine = BatchEngine(n2n_home, max_workers=1)
+    stop = threading.Event()
+    thread = threading.Thread(target=engine.run, args=(stop,))
+    thread.start()
+    (job,) = batch.describe_jobs(jobs=[job_id])["jobs"]
+    while job["status"] != "RUNNING":
+        (job,) = batch.describe_jobs(jobs=[job_id])["jobs"]
+    stop.set()
+    thread.join(10)
+    (job,) = batch.describe_jobs(jobs=[job_id])["jobs"]
+    assert job["status"] == "RUNNABLE"
+    assert job["attempts"][0]["statusReason"].startswith("Host EC2 (instance local-")
+    with running_engine(n2n_home):
+        job = wait_done(batch, job_id)
+    assert job["status"] == "SUCCEEDED" and len(job["attempts"]) == 2
+
+
+def test_busy_until_every_job_ended(batch, n2n_home):
+    register(batch, "echo", shell("pass"))
+    engine = BatchEngine(n2n_home)
+    assert not engine.busy()
+    job_id = submit(batch, "echo", "echo")
+    assert engine.busy()
+    with running_engine(n2n_home) as running:
+        wait_done(batch, job_id)
+        assert not running.busy()
