@@ -31,13 +31,7 @@ def run(args: argparse.Namespace) -> int:
             "steps": progress,
             "error": state.error,
             "cause": state.cause,
-            "schedule": schedule
-            and {
-                "rule": schedule.rule,
-                "expression": schedule.expression,
-                "state": schedule.state,
-                "nextFiring": schedule.next_firing and schedule.next_firing.isoformat(),
-            },
+            "schedule": schedule.document() if schedule else None,
         }
         print(json.dumps(document))
         return 0

@@ -19,11 +19,27 @@ class StackSchedule:
     state: str
     next_firing: datetime | None
 
+    @property
+    def next_firing_text(self) -> str | None:
+        """The next firing in UTC to the millisecond (``2024-05-01T06:00:00.000Z``)."""
+        if self.next_firing is None:
+            return None
+        return self.next_firing.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+    def document(self) -> dict[str, str | None]:
+        """The schedule as ``n2n status --json`` prints it."""
+        return {
+            "rule": self.rule,
+            "expression": self.expression,
+            "state": self.state,
+            "nextFiring": self.next_firing_text,
+        }
+
     def describe(self) -> str:
-        """One line: ``rate(1 day), ENABLED, next firing 2024-05-01T06:00:00Z``."""
+        """One line: ``rate(1 day), ENABLED, next firing 2024-05-01T06:00:00.000Z``."""
         line = f"{self.expression}, {self.state}"
         if self.next_firing is not None:
-            line += f", next firing {self.next_firing.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+            line += f", next firing {self.next_firing_text}"
         return line
 
 
