@@ -8,6 +8,7 @@ from typing import Any
 
 from pipeline.local.core.client import LocalClient
 from pipeline.local.events.rules import RuleRecord, Rules
+from pipeline.local.runner import ensure_runner
 
 
 class EventsClient(LocalClient):
@@ -26,9 +27,12 @@ class EventsClient(LocalClient):
         return record
 
     def describe_rule(self, **params: Any) -> dict[str, Any]:
-        """A rule's schedule expression and state."""
+        """A rule's schedule expression and state; an enabled rule gets a runner (one that
+        stopped with the machine, say), as a read of a RUNNING execution does."""
         self.validate("DescribeRule", params)
         record = self._rule("DescribeRule", params["Name"])
+        if record.next_ms is not None:
+            ensure_runner(self.home)
         return {
             "Name": record.name,
             "Arn": record.arn,
