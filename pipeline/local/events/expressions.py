@@ -88,7 +88,9 @@ def _values(item: str, low: int, high: int, names: dict[str, int], expression: s
     step = 1
     if slash:
         if not step_text.isdigit() or int(step_text) == 0:
-            raise _error(expression, f"has the increment {item!r}: use START/STEP, STEP > 0")
+            raise _error(
+                expression, f"has the increment {item!r} where START/STEP with STEP > 0 belongs"
+            )
         step = int(step_text)
     return set(range(start, stop + 1, step))
 
@@ -117,7 +119,9 @@ def _day_of_week(text: str, expression: str) -> Field:
         return Field(frozenset({7}))
     if "#" in text:
         if "," in text:
-            raise _error(expression, "combines '#' with other days: use one N#K in Day-of-week")
+            raise _error(
+                expression, "combines '#' with other days where Day-of-week allows one N#K only"
+            )
         day, _, nth = text.partition("#")
         weekday = _number(day, 1, 7, WEEKDAYS, expression)
         return Field(frozenset(), nth=(weekday, _number(nth, 1, 5, {}, expression)))
@@ -232,11 +236,11 @@ def parse_schedule(expression: str) -> Rate | Cron:
     if rate:
         value, unit = int(rate.group(1)), rate.group(2)
         if value == 0:
-            raise _error(expression, "has a rate of 0: use a positive whole number")
+            raise _error(expression, "has a rate of 0 where a positive whole number belongs")
         if (value == 1) != (not unit.endswith("s")):
             raise _error(
                 expression,
-                "has the wrong unit form: 1 takes minute/hour/day, more take minutes/hours/days",
+                "has the wrong unit form (1 takes minute/hour/day, more take minutes/hours/days)",
             )
         return Rate(value * UNIT_S[unit.rstrip("s")])
     cron = CRON.match(expression)
