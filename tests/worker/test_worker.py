@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import random
 import subprocess
 import sys
 
@@ -162,6 +163,12 @@ def test_injected_failures_are_seeded_per_attempt(run):
     outcomes = [run("procure", 0, attempt=a, N2N_WORK=work)[0] for a in range(1, 30)]
     again = [run("procure", 0, attempt=a, N2N_WORK=work)[0] for a in range(1, 30)]
     assert outcomes == again
+    # the documented rule: one generator seeded "workflow:step:index:attempt:fail"
+    predicted = [
+        RETRYABLE_EXIT_CODE if random.Random(f"wf-1:procure:0:{a}:fail").random() < 0.5 else 0
+        for a in range(1, 30)
+    ]
+    assert outcomes == predicted
     assert {0, RETRYABLE_EXIT_CODE} == set(outcomes)
 
 
