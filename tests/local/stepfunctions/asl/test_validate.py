@@ -111,7 +111,11 @@ def mutated(path, value):
             "State 'Prepare' uses Resource",
         ),
         (["States", "Prepare", "Next"], "Nowhere", "State 'Prepare' has Next 'Nowhere'"),
-        (["States", "Prepare", "Credentials"], {}, "State 'Prepare' has the field 'Credentials'"),
+        (
+            ["States", "Prepare", "Credentials"],
+            {},
+            "State 'Prepare' uses cross-account task 'Credentials'",
+        ),
         (["States", "Prepare", "End"], True, "State 'Prepare' has both or neither of Next and End"),
         (
             ["States", "Prepare", "Parameters"],
@@ -163,7 +167,11 @@ def mutated(path, value):
             "DISTRIBUTED",
             "State 'Each' uses a DISTRIBUTED Map",
         ),
-        (["States", "Each", "ItemReader"], {}, "State 'Each' has the field 'ItemReader'"),
+        (
+            ["States", "Each", "ItemReader"],
+            {},
+            "State 'Each' uses the Distributed Map field 'ItemReader'",
+        ),
         (
             ["States", "Each", "Iterator"],
             {"StartAt": "X", "States": {}},
