@@ -1,4 +1,4 @@
-"""Synthetic load: seeded randomness, skew, CPU burn and injected failures.
+"""Synthetic load: seeded randomness, skew, CPU burn, I/O waits and injected failures.
 
 Every draw is seeded from the workflow id and the child's coordinates, so a retry of
 the same child sees the same data and the same skew.
@@ -34,3 +34,9 @@ def burn_cpu(milliseconds: float) -> None:
     deadline = time.perf_counter() + milliseconds / 1000.0
     while time.perf_counter() < deadline:
         pass
+
+
+def wait_io(milliseconds: float) -> None:
+    """Wait ``milliseconds`` without using the CPU, as a child waiting on I/O does."""
+    if milliseconds > 0:
+        time.sleep(milliseconds / 1000.0)
