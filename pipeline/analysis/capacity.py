@@ -1,7 +1,7 @@
 """Capacity what-if: the makespan and cost a measured run would have under other
 ``MaxVcpus`` settings.
 
-The same child run times are list-scheduled (:func:`pipeline.analysis.simulate.predict`)
+The same child run times are list-scheduled (:func:`pipeline.analysis.model.predict`)
 with each step given ``MaxVcpus ÷ the job's vCPUs`` slots, as a Batch compute environment
 runs that many children at once, under N_TO_N and under BARRIER. Two costs per setting,
 with :mod:`pipeline.analysis.metrics`' prices and the run's job resources:
@@ -35,7 +35,7 @@ from pipeline.analysis.metrics import (
     peak_running,
     resources_used,
 )
-from pipeline.analysis.simulate import predict
+from pipeline.analysis.model import predict
 from pipeline.errors import N2NError
 
 COLUMNS = ["source", "dependency", "max_vcpus", "slots", "makespan_s", "cost_usd", "held_usd"]

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.analysis.simulate import predict, step_names
+from pipeline.analysis.model import predict, step_names
 
 # us-east-1 AWS Fargate, Linux/x86, on-demand: $0.04048 per vCPU-hour and $0.004445 per
 # GB-hour, billed per second with a one-minute minimum. Source:

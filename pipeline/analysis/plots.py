@@ -19,7 +19,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from pipeline.analysis.metrics import lag, mean_running, running_curve
-from pipeline.analysis.simulate import step_names
+from pipeline.analysis.model import step_names
 
 STYLE: dict[str, Any] = {
     "colors": {"procure": "#1b9e77", "process": "#7570b3", "egress": "#d95f02"},

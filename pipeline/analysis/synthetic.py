@@ -10,7 +10,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from pipeline.analysis.simulate import Schedule, simulate
+from pipeline.analysis.model import Schedule, simulate
 from pipeline.runs import STEPS
 
 RUN_START = pd.Timestamp("2024-01-01T00:00:00Z").as_unit("ns")

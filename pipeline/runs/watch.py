@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pipeline.analysis.plots import running_label, running_series, step_color
-from pipeline.analysis.simulate import step_names
+from pipeline.analysis.model import step_names
 from pipeline.analysis.timeline import timeline_from
 from pipeline.connect import SERVICES
 from pipeline.runs import STEPS, TERMINAL, RunState, run_state, step_progress

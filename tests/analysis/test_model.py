@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.analysis.simulate import predict, run_times, simulate
+from pipeline.analysis.model import predict, run_times, simulate
 from pipeline.analysis.synthetic import synthetic_timeline
 from tests.analysis import timelines
 
