@@ -108,6 +108,10 @@ def _batch_rows(conn: Any, parents: dict[str, dict[str, Any]]) -> list[dict[str,
             )
         else:
             rows.append(_row(step, parent["jobId"], parent))
+    # A live run's children are listed one status at a time: a child that moved on between
+    # two listings appears in both. Statuses are listed in the order they are reached, so
+    # its last row is its latest.
+    rows = list({row["job_id"]: row for row in rows}.values())
     failed = [r["job_id"] for r in rows if r["status"] == "FAILED" and pd.isna(r["attempts"])]
     details = _failed_details(conn.batch, failed)
     for row in rows:
@@ -203,6 +207,12 @@ def build_timeline(conn: Any, execution_arn: str | None = None, stack: str = "n2
     """The timeline of ``execution_arn`` (default: the stack's latest execution)."""
     arn = execution_arn or latest_execution(conn, stack)
     return timeline_from(conn, run_state(conn, arn))
+
+
+def step_names(timeline: pd.DataFrame) -> list[str]:
+    """The timeline's steps in chain order (by ``step_order``)."""
+    order = timeline.groupby("step", sort=False)["step_order"].min().sort_values()
+    return list(order.index)
 
 
 def read_timeline_csv(path: Any) -> pd.DataFrame:
