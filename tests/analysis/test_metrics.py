@@ -138,10 +138,7 @@ def test_fargate_bill_matches_the_per_second_prices_aws_quotes() -> None:
     # AWS's ECS pricing example: $0.000011244 per vCPU-second, $0.0000012347 per GB-second.
     # One 1-vCPU, 2 GiB child of 90 s bills 90 s; two of 1 s bill the 60 s minimum each.
     # (AWS rounds its per-second prices, hence the relative tolerance.)
-    built = timelines.build(
-        {"procure": [(0, 90)], "process": [(90, 91)], "egress": [(91, 92)]},
-        attrs={"resources": dict.fromkeys(("procure", "process", "egress"), {"vcpus": 1})},
-    )
+    built = timelines.build({"procure": [(0, 90)], "process": [(90, 91)], "egress": [(91, 92)]})
     per_second = 0.000011244 + 2 * 0.0000012347
     assert estimated_cost(built)["total_usd"] == pytest.approx(210 * per_second, rel=1e-4)
     assert estimated_cost(built)["vcpu_s"] == 92
