@@ -21,6 +21,9 @@ Calibration (:func:`calibrate`) measures, from the run's timeline alone:
   latencies are replayed as the distribution they were, not as a constant and not tied to
   the children they were measured on: each replayed child draws one, in a seeded random
   order (so a replay is repeatable, and its error at the measured slots is a real test).
+  The first child of each step to start is the exception: its latency is the step's
+  **warm-up** (AWS: its compute environment scaling out from zero; locally: the worker pool
+  starting a process for the step), which the replay gives to the step's first dispatch.
   On AWS this is the RUNNABLE -> RUNNING wait of a Fargate task (image pull, ENI, task
   start: tens of seconds) plus Batch's scheduling cycle; locally it is the engine's poll,
   dispatch and collection of a finished child (milliseconds);
@@ -132,18 +135,26 @@ def _padded(values: Any, size: int) -> np.ndarray:
     return np.pad(array, (0, size - len(array)))
 
 
+def _first(warmup: float | None, latency: float) -> tuple[float, None]:
+    """The latency of a dispatch: the step's warm-up if it has not been used, else its own
+    (and the warm-up is then spent)."""
+    return (latency if warmup is None else max(float(warmup), 0.0)), None
+
+
 def replay(
     run_s: Mapping[str, Sequence[float]],
     slots: Mapping[str, int],
     dependency: str = "N_TO_N",
     *,
     latency_s: Mapping[str, Sequence[float]] | None = None,
+    warmup_s: Mapping[str, float] | None = None,
     created_s: Mapping[str, float] | None = None,
     first_start_s: float = 0.0,
 ) -> Schedule:
     """Schedule children with run times ``run_s[step][index]`` (steps in mapping order),
-    each started ``latency_s[step][index]`` after it was dispatched onto a slot; no child of
-    a step is startable before ``created_s[step]`` nor before ``first_start_s``.
+    each started ``latency_s[step][index]`` after it was dispatched onto a slot (the step's
+    first dispatch: ``warmup_s[step]`` instead); no child of a step is startable before
+    ``created_s[step]`` nor before ``first_start_s``.
 
     Steps with fewer indices than the widest are padded with zero-length children; NaN and
     negative times count as zero.
@@ -153,6 +164,7 @@ def replay(
     size = max((len(run_s[step]) for step in steps), default=0)
     durations = [_padded(run_s[step], size) for step in steps]
     latencies = [_padded((latency_s or {}).get(step, ()), size) for step in steps]
+    warmups: list[float | None] = [(warmup_s or {}).get(step) for step in steps]
     opens = [max(float((created_s or {}).get(step, 0.0)), first_start_s) for step in steps]
     free = _slot_counts(steps, slots, size)
     start = [np.full(size, np.nan) for _ in steps]
@@ -172,7 +184,8 @@ def replay(
             while free[k] and ready[k]:
                 index = heapq.heappop(ready[k])
                 free[k] -= 1
-                start[k][index] = now + latencies[k][index]
+                latency, warmups[k] = _first(warmups[k], latencies[k][index])
+                start[k][index] = now + latency
                 stop[k][index] = start[k][index] + durations[k][index]
                 heapq.heappush(events, (stop[k][index], k, index))
         upcoming = [queue[0][0] for queue in pending if queue]
@@ -234,12 +247,14 @@ def _slot_free(start: np.ndarray, stop: np.ndarray, slots: int) -> np.ndarray:
 @dataclass(frozen=True)
 class Calibration:
     """What the model takes from one measured run (seconds from its first creation);
-    ``latency_s[step][index]`` is NaN for a child that never started."""
+    ``latency_s[step][index]`` is NaN for a child that never started and for the step's
+    first start, whose latency is ``warmup_s[step]``."""
 
     steps: tuple[str, ...]
     dependency: str
     run_s: dict[str, np.ndarray]
     latency_s: dict[str, np.ndarray]
+    warmup_s: dict[str, float]
     created_s: dict[str, float]
     first_start_s: float
     slots: dict[str, int]
@@ -255,6 +270,7 @@ class Calibration:
             slots or self.slots,
             dependency or self.dependency,
             latency_s=self.drawn_latency_s(),
+            warmup_s=self.warmup_s,
             created_s=self.created_s,
             first_start_s=self.first_start_s,
         )
@@ -276,6 +292,7 @@ class Calibration:
             "slots": dict(self.slots),
             "slots_source": self.slots_source,
             "first_start_s": self.first_start_s,
+            "warmup_s": dict(self.warmup_s),
             "latency_s": {step: _quantiles(values) for step, values in self.latency_s.items()},
         }
 
@@ -303,7 +320,7 @@ def calibrate(timeline: pd.DataFrame, slots: Mapping[str, int] | None = None) ->
     first_start = 0.0 if np.isnan(first_start) else float(first_start)
     peaks = peak_running(timeline)
     chosen = {step: int(slots[step]) if slots else max(peaks[step], 1) for step in steps}
-    run_s, latency_s, created_s = {}, {}, {}
+    run_s, latency_s, warmup_s, created_s = {}, {}, {}, {}
     previous_stop = None
     for step in steps:
         rows = timeline[timeline["step"] == step]
@@ -323,13 +340,19 @@ def calibrate(timeline: pd.DataFrame, slots: Mapping[str, int] | None = None) ->
             [np.nan_to_num(created, nan=-np.inf), met, _slot_free(start, stop, chosen[step])]
         )
         run_s[step] = np.nan_to_num(stop - start)
-        latency_s[step] = np.clip(start - np.maximum(startable, first_start), 0, None)
+        latency = np.clip(start - np.maximum(startable, first_start), 0, None)
+        if not np.isnan(start).all():
+            first = int(np.nanargmin(start))
+            warmup_s[step] = float(latency[first])
+            latency[first] = np.nan
+        latency_s[step] = latency
         previous_stop = stop
     return Calibration(
         steps,
         dependency,
         run_s,
         latency_s,
+        warmup_s,
         created_s,
         first_start,
         chosen,

@@ -146,9 +146,13 @@ def test_calibration_measures_latency_from_dependency_slot_and_first_start() -> 
     assert calibration.slots == {"a": 1, "b": 1}
     assert calibration.run_s["a"].tolist() == [2.0, 1.0]
     # a0 is the first start (0); a1 waits for a's slot, free at 3.5 (0.5); b0 for a0's stop
-    # at 3.5 (1.0); b1 for b's slot, free at 5.5 (0).
-    assert calibration.latency_s["a"].tolist() == [0.0, 0.5]
-    assert calibration.latency_s["b"].tolist() == [1.0, 0.0]
+    # at 3.5 (1.0); b1 for b's slot, free at 5.5 (0). Each step's first start is its warm-up.
+    assert calibration.warmup_s == {"a": 0.0, "b": 1.0}
+    assert calibration.latency_s["a"][1] == 0.5 and np.isnan(calibration.latency_s["a"][0])
+    assert calibration.latency_s["b"][1] == 0.0 and np.isnan(calibration.latency_s["b"][0])
+    # Replayed as measured: the warm-ups go to each step's first dispatch.
+    assert calibration.predict().makespan_s == 6.5
+    assert calibration.predict("BARRIER").makespan_s == 8.0
 
 
 # A measured N_TO_N run, every child created at 0, first start at 1:
@@ -162,7 +166,8 @@ FADE = {"a": [(1, 3), (1, 2)], "b": [(4, 5), (3, 5)]}
 
 def test_the_calibrated_model_replays_the_measured_run_and_predicts_the_others() -> None:
     calibration = calibrate(timelines.build(FADE, attrs={"input": {"dependency": "N_TO_N"}}))
-    assert calibration.latency_s["b"].tolist() == [1.0, 1.0]
+    # b1 started first: its latency is b's warm-up; b0's is the one latency drawn.
+    assert calibration.warmup_s["b"] == 1.0 and calibration.latency_s["b"][0] == 1.0
     assert calibration.predict().makespan_s == 5
     assert calibration.predict("BARRIER").makespan_s == 6
     assert calibration.predict("N_TO_N", {"a": 1, "b": 1}).makespan_s == 8
@@ -170,19 +175,21 @@ def test_the_calibrated_model_replays_the_measured_run_and_predicts_the_others()
 
 
 def test_a_replay_draws_each_measured_latency_once_per_pass() -> None:
-    # b has one slot: b0 waits 0.5 after a0; b1 1 after the slot freed at 2.5; b2 2 after
-    # the slot freed at 4; b3 (a3 never ran) takes the slot the moment it frees, at 8.
+    # b has one slot: b0 waits 0.5 after a0 (b's warm-up); b1 1 after the slot freed at
+    # 2.5; b2 2 after the slot freed at 4; b3 (a3 never ran) takes the slot at 8.
     measured = timelines.build(
         {"a": [(0, 1), (0, 2), (0, 3), None], "b": [(1.5, 2.5), (3.5, 4), (6, 8), (8, 9)]},
         failed={("a", 3)},
     )
     calibration = calibrate(measured, slots={"a": 4, "b": 1})
-    assert calibration.latency_s["b"].tolist() == [0.5, 1.0, 2.0, 0.0]
+    assert calibration.warmup_s["b"] == 0.5
+    assert calibration.latency_s["b"].tolist()[1:] == [1.0, 2.0, 0.0]
     assert np.isnan(calibration.latency_s["a"][3])
-    drawn = calibration.drawn_latency_s()
-    assert sorted(drawn["b"].tolist()) == [0.0, 0.5, 1.0, 2.0]
-    assert drawn["a"].tolist() == [0.0] * 4
-    assert calibration.summary()["latency_s"]["b"]["p50"] == 0.75
+    drawn = calibration.drawn_latency_s()["b"].tolist()
+    # Four children, three measured latencies: each once, then the order starts over.
+    assert sorted(drawn[:3]) == [0.0, 1.0, 2.0] and drawn[3] == drawn[0]
+    assert calibration.drawn_latency_s()["a"].tolist() == [0.0] * 4
+    assert calibration.summary()["latency_s"]["b"]["p50"] == 1.0
 
 
 def test_peak_running_frees_a_slot_before_a_start_at_the_same_instant() -> None:
