@@ -34,7 +34,7 @@ STYLE: dict[str, Any] = {
     "point_size": 6.0,
     "alpha": 0.5,
     "fill_alpha": 0.2,
-    "running_bins": 120,
+    "running_bins": 80,
     "grid_alpha": 0.3,
     # Outside the axes: never over the data, and no costly search for the "best" place.
     "legend": {
@@ -55,6 +55,8 @@ MARKS: dict[str, dict[str, Any]] = {
         "style": {"marker": "|", "color": "#000000", "s": 48.0},
     },
 }
+# A figure-level legend to the right of every panel (constrained layout makes room).
+FIGURE_LEGEND: dict[str, Any] = {"loc": "outside right upper", "frameon": False}
 ELAPSED = "time since the run's first child was created"
 # (span in seconds it stays under, unit, seconds per unit): the first that fits.
 TIME_UNITS = ((1.0, "ms", 0.001), (180.0, "s", 1.0), (3 * 3600.0, "min", 60.0))
@@ -212,7 +214,7 @@ def running(timeline: pd.DataFrame) -> Figure:
     figure.suptitle(_title(timeline, "Children per step over time"))
     draw_running(finished_axes, occupancy_axes, timeline)
     if finished_axes.get_legend_handles_labels()[0]:
-        figure.legend(**{**STYLE["legend"], "loc": "outside right upper"})
+        figure.legend(**FIGURE_LEGEND)
     else:
         finished_axes.text(0.5, 0.5, "no data", transform=finished_axes.transAxes, ha="center")
     return figure
@@ -308,24 +310,24 @@ def queue_vs_run(timeline: pd.DataFrame) -> Figure:
 
 
 def capacity_figure(table: pd.DataFrame) -> Figure:
-    """The what-if (:func:`pipeline.analysis.model.what_if`): modelled makespan and the cost
-    of the slots held for it against MaxVcpus per step, per dependency, with the measured
-    run marked. Fargate's bill and the vCPU-seconds used do not move with MaxVcpus, so
-    the cost panel plots ``held_usd`` and says so."""
+    """The what-if (:func:`pipeline.analysis.model.what_if`): modelled makespan (log scale,
+    in the unit that fits) and the cost of the slots held for it against MaxVcpus per step,
+    per dependency, with the measured run marked. Fargate's bill and the vCPU-seconds used
+    do not move with MaxVcpus, so the cost panel plots ``held_usd`` and says so."""
+    unit, size = time_unit(float(table["makespan_s"].max()))
     figure = Figure(
-        figsize=(STYLE["figsize"][0] * 1.2, 4.0), dpi=STYLE["dpi"], layout="constrained"
+        figsize=(STYLE["figsize"][0] * 1.2, 4.2), dpi=STYLE["dpi"], layout="constrained"
     )
     time_axes, cost_axes = figure.subplots(1, 2, sharex=True)
     model = table[table["source"] == MODEL]
-    for mode, rows in model.groupby("dependency", sort=False):
-        style = "--" if mode == "BARRIER" else "-"
-        time_axes.plot(rows["max_vcpus"], rows["makespan_s"], style, marker="o", label=mode)
-        cost_axes.plot(rows["max_vcpus"], rows["held_usd"], style, marker="o", label=mode)
     measured = table[table["source"] == MEASURED].iloc[0]
-    for axes, column in ((time_axes, "makespan_s"), (cost_axes, "held_usd")):
+    for axes, column, scale in ((time_axes, "makespan_s", size), (cost_axes, "held_usd", 1.0)):
+        for mode, rows in model.groupby("dependency", sort=False):
+            style = "--" if mode == "BARRIER" else "-"
+            axes.plot(rows["max_vcpus"], rows[column] / scale, style, marker="o", label=mode)
         axes.scatter(
             [measured["max_vcpus"]],
-            [measured[column]],
+            [measured[column] / scale],
             marker="*",
             s=160,
             color="#d62728",
@@ -334,19 +336,19 @@ def capacity_figure(table: pd.DataFrame) -> Figure:
         )
         axes.set_xscale("log", base=2)
         axes.xaxis.set_major_formatter(ScalarFormatter())
-        axes.set_xlabel("MaxVcpus per step")
-        axes.set_ylim(bottom=0)
         axes.grid(alpha=STYLE["grid_alpha"])
-    time_axes.set_ylabel("makespan (s)")
+    time_axes.set_yscale("log")
+    time_axes.set_xlabel("MaxVcpus per step")
+    time_axes.set_ylabel(f"makespan ({unit}, log scale)")
     time_axes.set_title("Modelled makespan")
+    cost_axes.set_ylim(bottom=0)
     cost_axes.set_ylabel("USD")
-    cost_axes.set_title(
-        "Cost of the slots held for the makespan (held_usd)\n"
-        f"Fargate bill {measured['fargate_usd']:.4g} USD and "
-        f"{measured['vcpu_s']:.4g} vCPU-s used at every setting",
-        fontsize="medium",
+    cost_axes.set_title("Cost of the slots held for the makespan (held_usd)")
+    cost_axes.set_xlabel(
+        f"MaxVcpus per step\n(at every setting: Fargate bill {measured['fargate_usd']:,.4g} USD,"
+        f" {measured['vcpu_s']:,.0f} vCPU-s used)"
     )
-    figure.legend(*cost_axes.get_legend_handles_labels(), loc="outside right upper", frameon=False)
+    figure.legend(*cost_axes.get_legend_handles_labels(), **FIGURE_LEGEND)
     return figure
 
 

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pipeline.analysis.plots import draw_running
+from pipeline.analysis.plots import FIGURE_LEGEND, draw_running
 from pipeline.analysis.timeline import timeline_from
 from pipeline.connect import SERVICES
 from pipeline.runs import STEPS, TERMINAL, RunState, run_state, step_progress
@@ -158,7 +158,7 @@ class RunningChart:
         started = timeline.dropna(subset=["started_at"])
         if len(started):
             draw_running(*self.axes, timeline)
-            self.figure.legend(loc="outside right upper", frameon=False)
+            self.figure.legend(**FIGURE_LEGEND)
         self.figure.suptitle(f"{timeline.attrs.get('execution_name', '')}: {status}")
         if self._handle is None:
             self._handle = self._display(self.figure, display_id=True)

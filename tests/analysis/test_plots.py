@@ -118,7 +118,7 @@ def test_figures_without_data_say_so() -> None:
 def test_capacity_figure_plots_the_cost_that_varies_and_marks_the_measured_run() -> None:
     table = what_if(timelines.build(timelines.N_TO_N), [1, 2, 4])
     time_axes, cost_axes = capacity_figure(table).axes
-    assert "held_usd" in cost_axes.get_title() and "Fargate bill" in cost_axes.get_title()
+    assert "held_usd" in cost_axes.get_title() and "Fargate bill" in cost_axes.get_xlabel()
     lines = {line.get_label(): line for line in time_axes.get_lines()}
     # The hand schedules of test_model: N_TO_N 12, 8, 8 and BARRIER 19, 11, 9 s.
     assert list(lines["N_TO_N"].get_ydata()) == [12, 8, 8]
