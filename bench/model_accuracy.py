@@ -144,7 +144,7 @@ def main() -> int:
     parser.add_argument("--skews", type=_numbers, default=[0.0, 1.0])
     parser.add_argument("--io-ms", type=_numbers, default=[0.0, 5.0])
     parser.add_argument("--workers", type=_numbers, default=[1, 2])
-    parser.add_argument("--ids-per-node", type=int, default=1)
+    parser.add_argument("--ids-per-node", type=int, default=4)
     args = parser.parse_args()
     os.environ.setdefault("N2N_RUNNER_IDLE_S", "5")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")

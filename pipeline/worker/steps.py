@@ -46,7 +46,7 @@ def _read(path, what: str) -> bytes:
 def _compute(settings: WorkerSettings, records: int) -> None:
     work = settings.work
     if work.compute_ms_per_id or work.io_ms_per_id:
-        factor = skew_factor(settings.workflow_id, settings.index, work.skew)
+        factor = skew_factor(settings.index, work.skew)
         burn_cpu(work.compute_ms_per_id * records * factor)
         wait_io(work.io_ms_per_id * records * factor)
 
