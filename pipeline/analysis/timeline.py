@@ -133,6 +133,11 @@ def _resources(definition: dict[str, Any]) -> dict[str, float]:
     return {"vcpus": values.get("VCPU", np.nan), "memory_mib": values.get("MEMORY", np.nan)}
 
 
+def _size(parent: dict[str, Any]) -> int:
+    """Children of a step's job: its array size, or 1 for a plain job."""
+    return int(parent.get("arrayProperties", {}).get("size") or 1)
+
+
 def _log_group(definitions: dict[str, dict[str, Any]]) -> str | None:
     for definition in definitions.values():
         options = definition.get("containerProperties", {}).get("logConfiguration", {})
@@ -199,6 +204,7 @@ def timeline_from(conn: Any, state: RunState) -> pd.DataFrame:
         "status": state.status,
         "input": state.input,
         "resources": {step: _resources(d) for step, d in definitions.items()},
+        "array_size": {step: _size(parent) for step, parent in parents.items()},
     }
     return frame
 
