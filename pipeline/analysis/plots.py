@@ -177,14 +177,15 @@ def draw_running(
     """Onto two axes: children finished per step over time (cumulative S-curves whose
     overlap is the N_TO_N fade) and the smoothed occupancy (the time-weighted mean of
     children running in each of ``STYLE["running_bins"]`` slices, one view at any scale).
-    ``span_s`` fixes the time unit (default: the timeline's span)."""
+    ``span_s`` fixes the time unit (default: the timeline's span). The legend counts each
+    step's finished children out of its array size (``timeline.attrs``) where known."""
     unit, size = time_unit(_span_s(timeline) if span_s is None else span_s)
     finished = finished_curve(timeline)
     occupancy = mean_running(timeline, STYLE["running_bins"])
     for order, step in enumerate(step_names(timeline), start=1):
         color = step_color(step, order)
         done = finished[finished["step"] == step]
-        total = int((timeline["step"] == step).sum())
+        total = (timeline.attrs.get("array_size") or {}).get(step, (timeline["step"] == step).sum())
         finished_axes.step(
             done["elapsed_s"] / size,
             done["finished"],

@@ -189,7 +189,8 @@ def timeline_from(conn: Any, state: RunState) -> pd.DataFrame:
     events = _step_events(conn, group, state, len(frame)) if group else iter(())
     frame = frame.merge(_worker_frame(events), on=["step", "array_index"], how="left")
     succeeded = frame["status"] == "SUCCEEDED"
-    frame["attempts"] = frame["attempts"].fillna(frame["worker_attempt"].where(succeeded).fillna(1))
+    worker_attempt = pd.to_numeric(frame["worker_attempt"], errors="coerce")
+    frame["attempts"] = frame["attempts"].fillna(worker_attempt.where(succeeded).fillna(1))
     for column in TIME_COLUMNS:
         frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
     frame["queue_s"] = (frame["started_at"] - frame["created_at"]).dt.total_seconds()
