@@ -44,7 +44,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -258,7 +258,7 @@ class Calibration:
     created_s: dict[str, float]
     first_start_s: float
     slots: dict[str, int]
-    slots_source: str = field(default="observed peak running")
+    slots_source: str = "observed peak running"
 
     def predict(
         self, dependency: str | None = None, slots: Mapping[str, int] | None = None
