@@ -19,10 +19,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, ScalarFormatter
 
 from pipeline.analysis.metrics import finished_curve, lag, mean_running
-from pipeline.analysis.model import MEASURED, MODEL
+from pipeline.analysis.model import AT_MEASURED_SLOTS, MEASURED, MODEL
 from pipeline.analysis.timeline import step_names
 
 STYLE: dict[str, Any] = {
@@ -61,6 +61,8 @@ ELAPSED = "time since the run's first child was created"
 # (span in seconds it stays under, unit, seconds per unit): the first that fits.
 TIME_UNITS = ((1.0, "ms", 0.001), (180.0, "s", 1.0), (3 * 3600.0, "min", 60.0))
 HOURS = ("h", 3600.0)
+PLAIN_NUMBER = FuncFormatter(lambda value, _: f"{value:g}")
+"""Tick labels of a log axis as plain numbers (30, not 3 x 10^1)."""
 INPUT_KEYS = ("id_count", "ids_per_node", "dependency")
 FORMATS = ("png", "svg")
 
@@ -320,7 +322,12 @@ def capacity_figure(table: pd.DataFrame) -> Figure:
         figsize=(STYLE["figsize"][0] * 1.2, 4.2), dpi=STYLE["dpi"], layout="constrained"
     )
     time_axes, cost_axes = figure.subplots(1, 2, sharex=True)
+    # The model at the measured slots stands in for the setting it repeats (what_if leaves
+    # that row out), so its dependency's curve has a point at every setting.
     model = table[table["source"] == MODEL]
+    at_measured = table[table["source"] == AT_MEASURED_SLOTS]
+    if at_measured.merge(model, on=["dependency", "max_vcpus"]).empty:
+        model = pd.concat([model, at_measured]).sort_values("max_vcpus", kind="stable")
     measured = table[table["source"] == MEASURED].iloc[0]
     for axes, column, scale in ((time_axes, "makespan_s", size), (cost_axes, "held_usd", 1.0)):
         for mode, rows in model.groupby("dependency", sort=False):
@@ -339,6 +346,8 @@ def capacity_figure(table: pd.DataFrame) -> Figure:
         axes.xaxis.set_major_formatter(ScalarFormatter())
         axes.grid(alpha=STYLE["grid_alpha"])
     time_axes.set_yscale("log")
+    time_axes.yaxis.set_major_formatter(PLAIN_NUMBER)
+    time_axes.yaxis.set_minor_formatter(PLAIN_NUMBER)
     time_axes.set_xlabel("MaxVcpus per step")
     time_axes.set_ylabel(f"makespan ({unit}, log scale)")
     time_axes.set_title("Modelled makespan")

@@ -20,6 +20,9 @@ COMPARE_COLUMNS = [
     "measured_gain",
 ]
 DECIMALS = {"s": 2, "error": 3, "gain": 3}
+STEP_DECIMALS = {"fargate_usd": 5}
+"""Digits of the per-step table: a step's Fargate bill to 0.00001 USD, everything else
+(seconds, fractions, vCPU-seconds) to three decimals."""
 """Digits shown: seconds to 10 ms, relative errors and gains to 0.1 %."""
 RUN_LEVELS = ["dependency", "skew"]
 """The key of a run in ``05_compare``: (dependency, skew)."""
@@ -100,7 +103,8 @@ def step_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
     frame = pd.DataFrame.from_dict(rows, orient="index").rename_axis(columns="step")
     order = list(tables)
     columns = sorted(frame.columns, key=lambda column: order.index(column.split(".")[0]))
-    return frame[columns].astype(object).T.rename_axis("metric")
+    digits = {column: STEP_DECIMALS.get(column, 3) for column in columns}
+    return frame[columns].round(digits).astype(object).T.rename_axis("metric")
 
 
 def compare_table(metrics: Mapping[tuple[str, float], Mapping[str, Any]]) -> pd.DataFrame:
@@ -127,4 +131,4 @@ def compare_table(metrics: Mapping[tuple[str, float], Mapping[str, Any]]) -> pd.
         frame.index.get_level_values("dependency") == "N_TO_N"
     )
     digits = {column: DECIMALS[column.rsplit("_", 1)[-1]] for column in COMPARE_COLUMNS}
-    return frame[COMPARE_COLUMNS].astype(float).round(digits)
+    return frame[COMPARE_COLUMNS].astype(float).round(digits) + 0.0  # + 0.0: no "-0.0"

@@ -127,6 +127,16 @@ def test_capacity_figure_plots_the_cost_that_varies_and_marks_the_measured_run()
     assert star.tolist() == [[2, 8]]
 
 
+def test_capacity_curves_keep_the_setting_the_measured_run_stands_for() -> None:
+    # A BARRIER run on 2/2/2: the BARRIER row at MaxVcpus 2 is the model at the measured
+    # slots (11 s), and the curve still passes through it: 19, 11, 9 s.
+    measured = timelines.build(timelines.BARRIER, attrs={"input": {"dependency": "BARRIER"}})
+    time_axes, _ = capacity_figure(what_if(measured, [1, 2, 4])).axes
+    lines = {line.get_label(): line for line in time_axes.get_lines()}
+    assert list(lines["BARRIER"].get_xdata()) == [1, 2, 4]
+    assert list(lines["BARRIER"].get_ydata()) == [19, 11, 9]
+
+
 def test_save_figures_writes_png_and_svg_of_each(tmp_path) -> None:
     paths = save_figures(timelines.build(timelines.N_TO_N), tmp_path / "out")
     names = {"gantt", "running", "lag", "queue_vs_run"}
