@@ -28,11 +28,11 @@ from pathlib import Path
 from pipeline.connect import connect
 from pipeline.deploy.local import LocalDeployer
 from pipeline.handlers.prepare import prepare
+from pipeline.jobs import STEPS
 from pipeline.local.runner import runner_pid
 from pipeline.runs import start_run, wait_for_run
 from pipeline.spec import parse_run_input
 from pipeline.worker.main import main as run_worker
-from pipeline.worker.steps import STEPS
 
 
 def tree_rss_kib(pid: int) -> int:

@@ -13,5 +13,10 @@ class WorkerError(N2NError):
     """A Batch worker step could not run with the settings it was given."""
 
 
+class StackError(N2NError):
+    """A CloudFormation stack (on AWS or on the local backend) could not be created,
+    updated, found or deleted."""
+
+
 class StorageError(N2NError):
     """An egress store URL or object could not be used."""

@@ -26,8 +26,8 @@ from typing import Any
 import yaml
 
 from pipeline.errors import N2NError
+from pipeline.kit_files import notebooks_folder
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 RUNS_DIR = Path("runs")
 KERNEL_NAME = "python3"
 """The venv's kernel: inside a virtual environment Jupyter prefers the environment's
@@ -52,7 +52,7 @@ class NotebookStep:
     @property
     def path(self) -> Path:
         """The committed notebook."""
-        return NOTEBOOKS_DIR / f"{self.name}.ipynb"
+        return notebooks_folder() / f"{self.name}.ipynb"
 
     @property
     def short_name(self) -> str:
@@ -60,13 +60,13 @@ class NotebookStep:
         return self.name.split("_", 1)[-1]
 
 
-STEPS: dict[str, NotebookStep] = {}
+NOTEBOOKS: dict[str, NotebookStep] = {}
 """Every notebook step by name, in the order a full run executes them."""
 
 
 def register(step: NotebookStep) -> NotebookStep:
     """Add ``step`` to the runner, after the steps registered before it."""
-    STEPS[step.name] = step
+    NOTEBOOKS[step.name] = step
     return step
 
 
@@ -102,10 +102,10 @@ register(
 
 def find_step(name: str) -> NotebookStep:
     """The step called ``name``, with or without its order prefix (``01_deploy``, ``deploy``)."""
-    for step in STEPS.values():
+    for step in NOTEBOOKS.values():
         if name in (step.name, step.short_name, f"{step.name}.ipynb"):
             return step
-    raise NotebookError(f"There is no notebook {name!r}: use one of {', '.join(STEPS)}.")
+    raise NotebookError(f"There is no notebook {name!r}: use one of {', '.join(NOTEBOOKS)}.")
 
 
 LITERALS = (str, int, float, bool, list, dict)
@@ -242,8 +242,8 @@ def run_notebooks(
     """Execute the named notebooks (default: every step) in registry order into
     ``out_dir`` (default: a new ``runs/<UTC timestamp>/``), each also as HTML; return the
     executed notebooks. ``parameters`` go to every notebook that declares them."""
-    wanted = {find_step(name).name for name in names} or set(STEPS)
-    steps = [step for step in STEPS.values() if step.name in wanted]
+    wanted = {find_step(name).name for name in names} or set(NOTEBOOKS)
+    steps = [step for step in NOTEBOOKS.values() if step.name in wanted]
     given = dict(parameters or {})
     declared = {step.name: declared_parameters(step) for step in steps}
     _check_parameters(declared, given)

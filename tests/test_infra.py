@@ -17,9 +17,9 @@ import pytest
 from cfnlint.decode import decode
 
 from pipeline.handlers.prepare import prepare
+from pipeline.jobs import STEPS
 from pipeline.spec import parse_run_input
 from pipeline.worker.exits import FAILURE_EXIT_CODE, RETRYABLE_EXIT_CODE
-from pipeline.worker.steps import STEPS
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "template.yaml"

@@ -1,5 +1,3 @@
-"""Analysis of a run's timeline: the list-scheduling model, metrics and plots.
-
-Everything here reads a timeline DataFrame (one row per child job) and never asks which
-backend produced it.
-"""
+"""Analysis of a run: its timeline (read through any backend's boto3-shaped clients, or
+from a trace), the list-scheduling model, metrics and plots. Nothing here imports a
+backend: the clients it is given decide where the data comes from."""

@@ -9,13 +9,17 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from pipeline.runs import STEPS
+from pipeline.errors import N2NError
+from pipeline.jobs import STEPS
+from pipeline.runs.wait import wait_for
 
 QUERY = (
     'fields @message | filter event = "n2n.step" and workflow_id = "{workflow_id}" '
     'and step = "{step}" | limit 10000'
 )
 POLL_S = 1.0
+QUERY_TIMEOUT_S = 3600.0
+"""Logs Insights ends a query after 60 minutes with status Timeout (CloudWatch Logs quotas)."""
 DONE = frozenset({"Complete", "Failed", "Cancelled", "Timeout"})
 
 
@@ -29,17 +33,28 @@ def step_events(
     workflow_id: str,
     start: datetime | None = None,
     end: datetime | None = None,
+    timeout_s: float = QUERY_TIMEOUT_S,
 ) -> Iterator[dict[str, Any]]:
-    """The parsed ``n2n.step`` events of one workflow, step by step."""
+    """The parsed ``n2n.step`` events of one workflow, step by step; one sentence when a
+    query is still running after ``timeout_s``."""
     window = {
-        "startTime": _epoch_s(start, 0) - 60,
+        "startTime": max(_epoch_s(start, 0) - 60, 0),
         "endTime": _epoch_s(end, time.time()) + 60,
     }
     for step in STEPS:
         query = QUERY.format(workflow_id=workflow_id, step=step)
         query_id = logs.start_query(logGroupName=group, queryString=query, **window)["queryId"]
-        while (result := logs.get_query_results(queryId=query_id))["status"] not in DONE:
-            time.sleep(POLL_S)
+        result = wait_for(
+            lambda query_id=query_id: logs.get_query_results(queryId=query_id),
+            lambda result: result["status"] in DONE,
+            POLL_S,
+            timeout_s,
+        )
+        if result["status"] not in DONE:
+            raise N2NError(
+                f"The Logs Insights query of step {step} is still {result['status']} after "
+                f"{timeout_s:.0f} s: read the run from Batch alone or try again later."
+            )
         for row in result["results"]:
             fields = {field["field"]: field["value"] for field in row}
             yield json.loads(fields["@message"])

@@ -220,12 +220,3 @@ def step_names(timeline: pd.DataFrame) -> list[str]:
     """The timeline's steps in chain order (by ``step_order``)."""
     order = timeline.groupby("step", sort=False)["step_order"].min().sort_values()
     return list(order.index)
-
-
-def read_timeline_csv(path: Any) -> pd.DataFrame:
-    """A timeline written with ``to_csv(index=False)``, with its UTC datetimes restored."""
-    frame = pd.read_csv(path, keep_default_na=True)
-    for column in TIME_COLUMNS:
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    frame["status_reason"] = frame["status_reason"].fillna("")
-    return frame

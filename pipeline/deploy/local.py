@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.connect import connect
-from pipeline.local.cloudformation.stacks import StackError
+from pipeline.errors import StackError
+from pipeline.kit_files import infra_folder
 from pipeline.local.cloudformation.template import load_template
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
 LOCAL_PARAMETERS = {
     "CodeS3Bucket": "n2n-local-artifacts",
     "CodeS3Key": "lambda/local.zip",
@@ -24,7 +23,7 @@ class LocalDeployer:
 
     def __init__(self, home: Path | None = None, region: str | None = None) -> None:
         self.conn = connect("local", home=home, region=region)
-        self.template = TEMPLATE
+        self.template = infra_folder() / "template.yaml"
 
     def _parameters(self, body: str, given: Mapping[str, str]) -> list[dict[str, str]]:
         declared = load_template(body).get("Parameters", {})

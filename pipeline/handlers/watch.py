@@ -1,7 +1,7 @@
 """The watch Lambda: one ``describe_jobs`` call for the three parent jobs of a run.
 
 Event: ``{"workflow_id": str, "rerun_of": str (optional), "jobs": {"procure": id,
-"process": id, "egress": id}}`` (see :func:`parent_job_ids` for the other spellings).
+"process": id, "egress": id}}`` (what the state machine's Watch state sends).
 Returns ``{"done", "succeeded", "steps": {step: {"status", "summary"}}}`` plus
 ``workflow_id`` and, once the run failed, a one-line ``cause``.
 
@@ -19,17 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.clients import client
+from pipeline.jobs import FINISHED, STEPS, children_by_status
 from pipeline.layout import dump_json
 from pipeline.storage import open_store
 
-STEP_ORDER = ("procure", "process", "egress")
-TERMINAL = frozenset({"SUCCEEDED", "FAILED"})
 MAX_FAILED_LISTED = 100
-
-
-def _summary(job: Mapping[str, Any]) -> dict[str, int]:
-    summary = job.get("arrayProperties", {}).get("statusSummary")
-    return dict(summary) if summary is not None else {job["status"]: 1}
 
 
 def _failed_children(batch: Any, job: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -66,18 +60,8 @@ def run_cause(steps: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def parent_job_ids(event: Mapping[str, Any]) -> dict[str, str]:
-    """The three parent job ids by step: from ``jobs`` (ids, or the submitJob outputs with
-    ``JobId``), from ``job_ids`` in step order, or from the steps as top-level keys."""
-    if "jobs" in event:
-        source = event["jobs"]
-    elif "job_ids" in event:
-        source = dict(zip(STEP_ORDER, event["job_ids"], strict=True))
-    else:
-        source = event
-    return {
-        step: source[step]["JobId"] if isinstance(source[step], Mapping) else source[step]
-        for step in STEP_ORDER
-    }
+    """The three parent job ids by step, from the event's ``jobs``."""
+    return {step: event["jobs"][step] for step in STEPS}
 
 
 def watch(event: Mapping[str, Any], batch: Any, egress_url: str) -> dict[str, Any]:
@@ -87,9 +71,10 @@ def watch(event: Mapping[str, Any], batch: Any, egress_url: str) -> dict[str, An
     described = {job["jobId"]: job for job in batch.describe_jobs(jobs=list(ids.values()))["jobs"]}
     jobs = {step: described[job_id] for step, job_id in ids.items()}
     steps = {
-        step: {"status": job["status"], "summary": _summary(job)} for step, job in jobs.items()
+        step: {"status": job["status"], "summary": children_by_status(job)}
+        for step, job in jobs.items()
     }
-    done = all(job["status"] in TERMINAL for job in jobs.values())
+    done = all(job["status"] in FINISHED for job in jobs.values())
     succeeded = done and all(job["status"] == "SUCCEEDED" for job in jobs.values())
     result: dict[str, Any] = {
         "workflow_id": event.get("workflow_id"),
@@ -116,7 +101,7 @@ def add_rerun(store: Any, original: str, result: Mapping[str, Any]) -> None:
     of them it recovered (egress succeeded) and how many are still missing."""
     key = f"{original}/_SUMMARY.json"
     summary = json.loads(store.get(key)) if store.size(key) is not None else {}
-    egress = result["steps"][STEP_ORDER[-1]]["summary"]
+    egress = result["steps"][STEPS[-1]]["summary"]
     children = sum(egress.values())
     recovered = egress.get("SUCCEEDED", 0)
     entry = {

@@ -21,7 +21,6 @@ LOCK_FILE = "runner.lock"
 LOG_FILE = "runner.log"
 IDLE_EXIT_S = 30.0
 """How long an idle runner lingers before it exits (``N2N_RUNNER_IDLE_S`` overrides)."""
-HEARTBEAT_S = 0.5
 
 
 def _try_lock(home: Path):

@@ -46,11 +46,8 @@ def compare_runs(
     for (dependency, skew), spec in specs.items():
         arn = start_run(conn, stack, spec)
         print(f"{dependency}, skew {skew:g}: {arn.rsplit(':', 1)[-1]}", flush=True)
-        bars = StepBars()
-        try:
+        with StepBars() as bars:
             state = wait_for_run(conn, arn, bars)
-        finally:
-            bars.close()
         timelines[dependency, skew] = build_timeline(conn, state.execution_arn)
     return timelines
 

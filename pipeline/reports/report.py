@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -126,7 +127,7 @@ def analyse_execution(conn: Any, execution: dict[str, Any]) -> Analysed:
             raise ReportError(f"no Batch jobs were submitted ({reason})")
         timeline = timeline_from(conn, state)
         metrics = compute_metrics(timeline)
-    except Exception as error:  # any failure is reported in the row, never raised
+    except (N2NError, ClientError, BotoCoreError) as error:  # a run that cannot be analysed
         row["analysis_error"] = _first_line(error)
         return Analysed(row, {})
     failures = {step: counts["failed"] for step, counts in metrics["children"].items()}

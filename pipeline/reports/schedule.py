@@ -35,10 +35,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pipeline.errors import N2NError
+from pipeline.kit_files import source_root
 from pipeline.notebooks import KERNEL_NAME, find_step
 from pipeline.reports.report import DEFAULT_LAST_N
 
-ROOT = Path(__file__).resolve().parents[2]
 REPORT_NOTEBOOK = "06_report"
 DEFAULT_INSTANCE_TYPE = "ml.t3.medium"
 KIT_FILES = ("pyproject.toml", "README.md", "pipeline")
@@ -168,7 +168,7 @@ def distribution_image(api: SimpleNamespace, region: str, instance_type: str) ->
 def _stage_kit(folder: Path) -> list[str]:
     """Copy the kit's sources and the initialization script into ``folder``."""
     for name in KIT_FILES:
-        source = ROOT / name
+        source = source_root() / name
         if source.is_dir():
             shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:

@@ -46,7 +46,7 @@ def resource_name(value: str) -> str:
     return value.rsplit("/", 1)[-1] if "/" in value else value.rsplit(":", 1)[-1]
 
 
-def stack_outputs(conn: Any, stack: str) -> pd.DataFrame:
+def outputs_table(conn: Any, stack: str) -> pd.DataFrame:
     """The stack's outputs: one row per output with the resource's name (the end of an
     ARN, so queues and job definitions tell apart at a glance), its description and full
     value."""

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from tqdm.auto import tqdm
 
@@ -11,7 +12,8 @@ from pipeline.runs import STEPS, RunState
 
 
 class StepBars:
-    """One bar per pipeline step, fed by :func:`pipeline.runs.wait_for_run`."""
+    """One bar per pipeline step, fed by :func:`pipeline.runs.wait_for_run`; a context
+    manager that closes its bars on exit (``with StepBars() as bars: ...``)."""
 
     def __init__(self, disable: bool = False) -> None:
         self.disable = disable
@@ -38,6 +40,17 @@ class StepBars:
             bar.update(finished - bar.n)
             if counts["failed"]:
                 bar.set_postfix(failed=counts["failed"], refresh=False)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def close(self) -> None:
         """Close every bar."""

@@ -12,18 +12,19 @@ workflow id, so a rerun does not replay the original's failures.
 from __future__ import annotations
 
 import json
-import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import N2NError
-from pipeline.runs import TERMINAL, RunState, run_state, stack_outputs, wait_for_run
 from pipeline.runs.progress import StepBars
 from pipeline.runs.results import result_keys
+from pipeline.runs.start import execution_outputs
+from pipeline.runs.state import RunState, run_state
+from pipeline.runs.wait import wait_for, wait_for_run
 from pipeline.spec import RUN_KEYS, RerunOf, parse_run_input
 
 PREPARED_WAIT_S = 300.0
-POLL_S = 0.5
 
 
 class RerunError(N2NError):
@@ -56,21 +57,6 @@ def missing_indices(conn: Any, bucket: str, workflow_id: str, array_size: int) -
     return [index for index in range(array_size) if index not in present]
 
 
-def prepared_output(conn: Any, arn: str) -> dict[str, Any] | None:
-    """What the execution's prepare step returned (its run, defaults filled), or None when
-    the execution never got that far."""
-    pages = conn.sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
-    for page in pages:
-        for event in page["events"]:
-            details = event.get("taskSucceededEventDetails")
-            if details and details.get("resourceType") == "lambda":
-                output = json.loads(details.get("output") or "null")
-                payload = output.get("Payload", output) if isinstance(output, dict) else None
-                if isinstance(payload, dict) and "workflow_id" in payload:
-                    return payload
-    return None
-
-
 def plan_rerun(conn: Any, bucket: str, arn: str) -> RerunPlan:
     """The rerun of ``arn``: its root workflow's indices missing from ``bucket``.
 
@@ -78,12 +64,12 @@ def plan_rerun(conn: Any, bucket: str, arn: str) -> RerunPlan:
     execution still runs or never prepared its nodes.
     """
     state = run_state(conn, arn)
-    if state.status not in TERMINAL:
+    if not state.ended:
         raise RerunError(
             f"Execution {state.name or arn} is still {state.status}: wait for it to end or "
             "stop it with `n2n stop` before rerunning it."
         )
-    prepared = prepared_output(conn, arn)
+    prepared = state.prepared
     if prepared is None:
         raise RerunError(
             f"Execution {state.name or arn} ended {state.status} before preparing its nodes "
@@ -100,23 +86,23 @@ def plan_rerun(conn: Any, bucket: str, arn: str) -> RerunPlan:
             "nothing to rerun."
         )
     run_input = spec.to_input() | {"rerun_of": RerunOf(workflow_id, tuple(missing)).to_dict()}
-    machine = conn.sfn.describe_execution(executionArn=arn)["stateMachineArn"]
-    return RerunPlan(arn, machine, workflow_id, spec.array_size, tuple(missing), run_input)
+    return RerunPlan(
+        arn, state.state_machine_arn, workflow_id, spec.array_size, tuple(missing), run_input
+    )
 
 
 def _prepared_or_failed(conn: Any, arn: str, timeout_s: float) -> None:
     """Wait until the rerun's prepare step is done; its failure (the original's nodes are
     gone from EFS, say) becomes one sentence."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        state = run_state(conn, arn)
-        if state.workflow_id is not None:
-            return
-        if state.status in TERMINAL:
-            raise RerunError(
-                f"The rerun {state.name} ended {state.status}: {state.cause or state.error}"
-            )
-        time.sleep(POLL_S)
+    state = wait_for(
+        lambda: run_state(conn, arn),
+        lambda seen: seen.workflow_id is not None or seen.ended,
+        timeout_s=timeout_s,
+    )
+    if state.workflow_id is None and state.ended:
+        raise RerunError(
+            f"The rerun {state.name} ended {state.status}: {state.cause or state.error}"
+        )
 
 
 def start_rerun(
@@ -131,26 +117,19 @@ def start_rerun(
     return arn
 
 
-def rerun_missing(
-    conn: Any, stack: str, arn: str, name: str | None = None
-) -> tuple[RerunPlan, str]:
-    """Rerun what execution ``arn`` of ``stack`` left missing: the plan and the new
-    execution's ARN (what ``n2n rerun`` and the run notebook call)."""
-    plan = plan_rerun(conn, stack_outputs(conn, stack)["EgressBucketName"], arn)
+def rerun_missing(conn: Any, arn: str, name: str | None = None) -> tuple[RerunPlan, str]:
+    """Rerun what execution ``arn`` left missing in its stack's egress bucket: the plan and
+    the new execution's ARN (what ``n2n rerun`` and the run notebook call)."""
+    plan = plan_rerun(conn, execution_outputs(conn, arn)["EgressBucketName"], arn)
     return plan, start_rerun(conn, plan, name)
 
 
-def recover_missing(
-    conn: Any, stack: str, arn: str, bars: StepBars | None = None
-) -> RunState | None:
+def recover_missing(conn: Any, arn: str, bars: StepBars | None = None) -> RunState | None:
     """Rerun what execution ``arn`` left missing and wait for it (with ``bars``); None when
     every index already has its egress object."""
-    try:
-        _, rerun_arn = rerun_missing(conn, stack, arn)
-    except NothingToRerun:
-        return None
-    try:
+    with bars or nullcontext():
+        try:
+            _, rerun_arn = rerun_missing(conn, arn)
+        except NothingToRerun:
+            return None
         return wait_for_run(conn, rerun_arn, bars)
-    finally:
-        if bars is not None:
-            bars.close()

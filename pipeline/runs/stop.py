@@ -10,16 +10,15 @@ finds nothing unfinished and does nothing.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.runs import run_state
+from pipeline.jobs import FINISHED, step_counts
+from pipeline.runs.state import parent_jobs, run_state
+from pipeline.runs.wait import wait_for
 
 REASON = "Stopped by n2n stop."
 SETTLE_S = 60.0
-POLL_S = 0.5
-FINISHED = frozenset({"SUCCEEDED", "FAILED"})
 
 
 @dataclass
@@ -41,17 +40,10 @@ class StopReport:
 
 def _unfinished(conn: Any, jobs: dict[str, str]) -> tuple[dict[str, int], set[str]]:
     """Per step, children neither succeeded nor failed; and the parents not yet finished."""
-    if not jobs:
-        return {}, set()
-    described = {j["jobId"]: j for j in conn.batch.describe_jobs(jobs=list(jobs.values()))["jobs"]}
-    counts, open_parents = {}, set()
-    for step, job_id in jobs.items():
-        job = described[job_id]
-        summary = job.get("arrayProperties", {}).get("statusSummary") or {job["status"]: 1}
-        counts[step] = sum(n for status, n in summary.items() if status not in FINISHED)
-        if job["status"] not in FINISHED:
-            open_parents.add(job_id)
-    return counts, open_parents
+    parents = parent_jobs(conn, jobs)
+    counts = {step: step_counts(job) for step, job in parents.items()}
+    unfinished = {step: c["total"] - c["succeeded"] - c["failed"] for step, c in counts.items()}
+    return unfinished, {job["jobId"] for job in parents.values() if job["status"] not in FINISHED}
 
 
 def stop_run(conn: Any, arn: str, reason: str = REASON, settle_s: float = SETTLE_S) -> StopReport:
@@ -71,9 +63,8 @@ def stop_run(conn: Any, arn: str, reason: str = REASON, settle_s: float = SETTLE
         open_parents |= late_open
     for job_id in sorted(open_parents):
         conn.batch.terminate_job(jobId=job_id, reason=reason)
-    deadline = time.monotonic() + settle_s
-    while True:
-        report.unfinished_after, open_parents = _unfinished(conn, state.jobs)
-        if not open_parents or time.monotonic() >= deadline:
-            return report
-        time.sleep(POLL_S)
+    unfinished, _ = wait_for(
+        lambda: _unfinished(conn, state.jobs), lambda seen: not seen[1], timeout_s=settle_s
+    )
+    report.unfinished_after = unfinished
+    return report

@@ -2,7 +2,7 @@
 running-children chart redrawn in place, until the execution ends.
 
 Every refresh reads through the same code as the analysis and ``n2n status``
-(:func:`pipeline.runs.step_progress`, :func:`pipeline.analysis.timeline.timeline_from`)
+(:func:`pipeline.runs.state.step_progress`, :func:`pipeline.analysis.timeline.timeline_from`)
 on a connection that counts the API calls it makes (paginated pages count one each).
 Refreshes are at least ``interval_s`` apart and spaced so that the calls they make stay
 under ``calls_per_s``: a 10,000-child timeline, which takes dozens of calls, is redrawn
@@ -13,8 +13,8 @@ are known; after that a bar refresh is two calls (describe_execution, describe_j
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -24,8 +24,10 @@ from matplotlib.figure import Figure
 from pipeline.analysis.plots import FIGURE_LEGEND, draw_running
 from pipeline.analysis.timeline import timeline_from
 from pipeline.connect import SERVICES
-from pipeline.runs import STEPS, TERMINAL, RunState, run_state, step_progress
+from pipeline.jobs import STEPS
 from pipeline.runs.progress import StepBars
+from pipeline.runs.state import RunState, run_state, step_progress
+from pipeline.runs.wait import poll
 
 INTERVAL_S = 1.0
 CALLS_PER_S = 5.0
@@ -114,26 +116,27 @@ def follow(
     state)``; the last one is the execution's final state."""
     counted = CountingConnection(conn)
     state = None
-    while True:
+
+    def refresh() -> Refresh[T]:
+        nonlocal state
         counted.calls = 0
         state = _latest_state(counted, arn, state)
-        value = read(counted, state)
-        yield Refresh(state, value, counted.calls)
-        if state.status in TERMINAL:
-            return
-        time.sleep(max(interval_s, counted.calls / calls_per_s))
+        return Refresh(state, read(counted, state), counted.calls)
+
+    yield from poll(
+        refresh,
+        lambda latest: latest.state.ended,
+        lambda latest: max(interval_s, latest.calls / calls_per_s),
+    )
 
 
 def watch_with_bars(
     conn: Any, arn: str, interval_s: float = INTERVAL_S, disable: bool = False
 ) -> RunState:
     """One tqdm bar per step, from the jobs' status counts, until the execution ends."""
-    bars = StepBars(disable=disable)
-    try:
+    with StepBars(disable=disable) as bars:
         for refresh in follow(conn, arn, lambda c, s: step_progress(c, s.jobs), interval_s):
             bars(refresh.state, refresh.value)
-    finally:
-        bars.close()
     return refresh.state
 
 
@@ -189,12 +192,9 @@ def live_running_chart(
     """Redraw one running-children chart (and, given ``bars``, the step bars) until the
     execution ends: the run notebook's live view. Return the final timeline."""
     chart = chart or RunningChart()
-    try:
+    with bars or nullcontext():
         for refresh in follow(conn, arn, timeline_from, interval_s, calls_per_s):
             chart.draw(refresh.value, refresh.state.status)
             if bars is not None:
                 bars(refresh.state, timeline_progress(refresh.value))
-    finally:
-        if bars is not None:
-            bars.close()
     return refresh.value

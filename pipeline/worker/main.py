@@ -16,7 +16,7 @@ from pipeline.errors import N2NError
 from pipeline.worker.exits import FAILURE_EXIT_CODE, RETRYABLE_EXIT_CODE
 from pipeline.worker.load import injected_failure
 from pipeline.worker.settings import read_settings
-from pipeline.worker.steps import STEPS
+from pipeline.worker.steps import STEP_RUNNERS
 
 
 def _emit(out: TextIO, event: dict) -> None:
@@ -29,8 +29,8 @@ def main(argv: Sequence[str], environ: Mapping[str, str], out: TextIO = sys.stdo
     step = argv[0] if len(argv) == 1 else ""
     context = {"step": step, "index": environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "0")}
     try:
-        if step not in STEPS:
-            raise N2NError(f"Name one step to run: {' | '.join(STEPS)} (got {list(argv)}).")
+        if step not in STEP_RUNNERS:
+            raise N2NError(f"Name one step to run: {' | '.join(STEP_RUNNERS)} (got {list(argv)}).")
         settings = read_settings(environ)
         context.update(settings.event_fields())
         if injected_failure(
@@ -42,7 +42,7 @@ def main(argv: Sequence[str], environ: Mapping[str, str], out: TextIO = sys.stdo
         ):
             _emit(out, {"event": "n2n.error", **context, "reason": "injected failure"})
             return RETRYABLE_EXIT_CODE
-        report = STEPS[step](settings)
+        report = STEP_RUNNERS[step](settings)
     except N2NError as error:
         _emit(out, {"event": "n2n.error", **context, "reason": str(error)})
         return FAILURE_EXIT_CODE

@@ -133,7 +133,7 @@ def egress(settings: WorkerSettings) -> StepReport:
     return StepReport(records, len(payload), len(payload), t1 - t0, t2 - t1, t3 - t2)
 
 
-STEPS: dict[str, Callable[[WorkerSettings], StepReport]] = {
+STEP_RUNNERS: dict[str, Callable[[WorkerSettings], StepReport]] = {
     "procure": procure,
     "process": process,
     "egress": egress,

@@ -19,7 +19,7 @@ from pipeline.analysis.model import (
     slots_for,
     what_if,
 )
-from pipeline.cli import main
+from pipeline.cli.main import main
 from tests.analysis import timelines
 
 RUN_S = {"a": [3, 1, 2, 4, 1], "b": [1, 2, 1, 1, 2]}

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.analysis.metrics import compute_metrics
 from pipeline.analysis.timeline import timeline_from
-from pipeline.cli import main
+from pipeline.cli.main import main
 
 # 60 children per step, each waiting 10 x 5 ms, more or less with the skew.
 RUN = {"id_count": 600, "ids_per_node": 10, "work": {"io_ms_per_id": 5, "skew": 1.0}}

@@ -18,8 +18,8 @@ from pipeline.analysis.plots import (
     save_figures,
     time_unit,
 )
-from pipeline.analysis.synthetic import synthetic_timeline
 from tests.analysis import timelines
+from tests.analysis.synthetic import synthetic_timeline
 
 STEPS = ["procure", "process", "egress"]
 

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from botocore.stub import Stubber
 
-from pipeline.analysis.timeline import TIMELINE_COLUMNS, build_timeline, read_timeline_csv
+from pipeline.analysis.timeline import TIMELINE_COLUMNS, build_timeline
 from pipeline.connect import Connection
+from tests.analysis.timelines import read_timeline_csv
 
 SERVICES = {"sfn": "stepfunctions", "batch": "batch", "logs": "logs"}
 

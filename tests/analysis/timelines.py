@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.analysis.timeline import TIMELINE_COLUMNS
+from pipeline.analysis.timeline import TIME_COLUMNS, TIMELINE_COLUMNS
 
 T0 = pd.Timestamp("2024-05-01T12:00:00Z").as_unit("ns")
 COLUMNS = TIMELINE_COLUMNS
@@ -97,3 +97,12 @@ WITH_FAILURE = {
 ONE_NODE = {"procure": [(0, 2)], "process": [(3, 5)], "egress": [(5.5, 6)]}
 # Procure fails everywhere; nothing later ever starts.
 NEVER_STARTED = {"procure": [(0, 1), (0, 1)], "process": [None, None], "egress": [None, None]}
+
+
+def read_timeline_csv(path: Any) -> pd.DataFrame:
+    """A timeline written with ``to_csv(index=False)``, with its UTC datetimes restored."""
+    frame = pd.read_csv(path, keep_default_na=True)
+    for column in TIME_COLUMNS:
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    frame["status_reason"] = frame["status_reason"].fillna("")
+    return frame

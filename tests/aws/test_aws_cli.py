@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.deploy import DEPLOYERS
 from pipeline.deploy.aws.deploy import AwsDeployer
 from pipeline.deploy.aws.session import AwsSession

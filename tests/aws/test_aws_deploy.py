@@ -9,10 +9,10 @@ import pytest
 from botocore.stub import Stubber
 
 from pipeline.deploy.aws.deploy import AwsDeployer
-from pipeline.deploy.aws.errors import StackError
 from pipeline.deploy.aws.package import container_source, lambda_code
 from pipeline.deploy.aws.session import AwsSession
-from pipeline.deploy.aws.stack import Stacks
+from pipeline.deploy.aws.stack import StackDeployer
+from pipeline.errors import StackError
 
 from .conftest import BOOTSTRAP
 
@@ -27,7 +27,7 @@ def test_deploy_bootstraps_uploads_builds_and_returns_outputs(
 ):
     outputs = AwsDeployer(aws, project).deploy("n2n", {"Size": "large"})
 
-    bootstrap = Stacks(aws).outputs("n2n-bootstrap")
+    bootstrap = StackDeployer(aws).outputs("n2n-bootstrap")
     bucket, repository = bootstrap["ArtifactBucketName"], bootstrap["RepositoryUri"]
     code, source = lambda_code(project), container_source(project)
     assert _objects(aws, bucket) == sorted([code.key, source.key])
@@ -43,7 +43,7 @@ def test_a_second_deploy_builds_nothing_and_changes_nothing(
 ):
     deployer = AwsDeployer(aws, project)
     first = deployer.deploy("n2n", {})
-    repository = Stacks(aws).outputs("n2n-bootstrap")["RepositoryUri"].split("/", 1)[1]
+    repository = StackDeployer(aws).outputs("n2n-bootstrap")["RepositoryUri"].split("/", 1)[1]
     aws.client("ecr").put_image(
         repositoryName=repository,
         imageManifest='{"schemaVersion": 2, "mediaType": '
@@ -72,7 +72,7 @@ def test_teardown_with_purge_removes_both_stacks_and_their_data(
 ):
     deployer = AwsDeployer(aws, project)
     outputs = deployer.deploy("n2n", {})
-    bucket = Stacks(aws).outputs("n2n-bootstrap")["ArtifactBucketName"]
+    bucket = StackDeployer(aws).outputs("n2n-bootstrap")["ArtifactBucketName"]
 
     removed = deployer.teardown("n2n", purge=True)
 

@@ -12,7 +12,7 @@ import yaml
 
 from pipeline.deploy.aws.package import Artifact
 from pipeline.deploy.aws.session import AwsSession
-from pipeline.deploy.aws.stack import TEMPLATE_BODY_LIMIT, Stacks
+from pipeline.deploy.aws.stack import TEMPLATE_BODY_LIMIT, StackDeployer
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "infra/template.yaml"
 pytestmark = pytest.mark.skipif(not TEMPLATE.is_file(), reason="infra/template.yaml not written")
@@ -52,7 +52,7 @@ def test_the_template_deploys_into_moto_through_the_artifact_bucket(aws: AwsSess
     aws.client("s3").create_bucket(Bucket="artifacts")
     parameters = _generated(aws, "artifacts")
     try:
-        outputs = Stacks(aws).deploy("n2n", TEMPLATE, parameters, bucket="artifacts")
+        outputs = StackDeployer(aws).deploy("n2n", TEMPLATE, parameters, bucket="artifacts")
     except (AttributeError, IndexError) as error:  # raised inside moto's resource models
         keys = aws.client("s3").list_objects_v2(Bucket="artifacts")["Contents"]
         assert [k["Key"].split("/")[0] for k in keys] == ["templates"]

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from botocore.stub import ANY, Stubber
 
-from pipeline.deploy.aws.errors import StackError
 from pipeline.deploy.aws.session import AwsSession
-from pipeline.deploy.aws.stack import TEMPLATE_BODY_LIMIT, Stacks
+from pipeline.deploy.aws.stack import TEMPLATE_BODY_LIMIT, StackDeployer
+from pipeline.errors import StackError
 
 from .conftest import PIPELINE
 
@@ -32,7 +32,7 @@ def _change_sets(aws: AwsSession) -> list[dict]:
 
 
 def test_create_then_update_keeps_previous_parameters(aws: AwsSession, template: Path):
-    stacks = Stacks(aws)
+    stacks = StackDeployer(aws)
     outputs = stacks.deploy("n2n", template, {**PARAMETERS, "Size": "large"})
     assert outputs["WorkerImage"] == "repo:1" and outputs["Size"] == "large"
     assert stacks.status("n2n") == "CREATE_COMPLETE"
@@ -47,7 +47,7 @@ def test_create_then_update_keeps_previous_parameters(aws: AwsSession, template:
 def test_no_changes_is_a_no_op_that_leaves_no_change_set(
     aws: AwsSession, template: Path, capsys: pytest.CaptureFixture[str]
 ):
-    stacks = Stacks(aws)
+    stacks = StackDeployer(aws)
     first = stacks.deploy("n2n", template, PARAMETERS)
     executed = len(_change_sets(aws))
     assert stacks.deploy("n2n", template, PARAMETERS) == first
@@ -62,7 +62,7 @@ def test_a_template_over_the_body_limit_goes_through_the_artifact_bucket(
     aws.client("s3").create_bucket(Bucket="artifacts")
     padding = "# " + "x" * 98 + "\n"
     template.write_text(PIPELINE + padding * (TEMPLATE_BODY_LIMIT // len(padding) + 1))
-    outputs = Stacks(aws).deploy("n2n", template, PARAMETERS, bucket="artifacts")
+    outputs = StackDeployer(aws).deploy("n2n", template, PARAMETERS, bucket="artifacts")
     assert outputs["CodeKey"] == "lambda/1.zip"
     keys = aws.client("s3").list_objects_v2(Bucket="artifacts")["Contents"]
     assert [k["Key"].split("/")[0] for k in keys] == ["templates"]
@@ -71,7 +71,7 @@ def test_a_template_over_the_body_limit_goes_through_the_artifact_bucket(
 def test_a_large_template_without_a_bucket_says_so(aws: AwsSession, template: Path):
     template.write_text(PIPELINE + "#" * TEMPLATE_BODY_LIMIT)
     with pytest.raises(StackError, match="over 51,200 bytes and needs an artifact bucket"):
-        Stacks(aws).deploy("n2n", template, PARAMETERS)
+        StackDeployer(aws).deploy("n2n", template, PARAMETERS)
 
 
 def test_a_stack_left_from_a_failed_create_is_replaced(aws: AwsSession, template: Path):
@@ -79,7 +79,7 @@ def test_a_stack_left_from_a_failed_create_is_replaced(aws: AwsSession, template
     cfn.create_change_set(
         StackName="n2n", ChangeSetName="stale", ChangeSetType="CREATE", TemplateBody=PIPELINE
     )
-    stacks = Stacks(aws)
+    stacks = StackDeployer(aws)
     assert stacks.status("n2n") == "REVIEW_IN_PROGRESS"
     stacks.deploy("n2n", template, PARAMETERS)
     assert stacks.status("n2n") == "CREATE_COMPLETE"
@@ -87,7 +87,7 @@ def test_a_stack_left_from_a_failed_create_is_replaced(aws: AwsSession, template
 
 def test_missing_template(aws: AwsSession, tmp_path: Path):
     with pytest.raises(StackError, match=r"template.yaml is missing: run the deploy"):
-        Stacks(aws).deploy("n2n", tmp_path / "infra/template.yaml", PARAMETERS)
+        StackDeployer(aws).deploy("n2n", tmp_path / "infra/template.yaml", PARAMETERS)
 
 
 def _stubbed(aws: AwsSession) -> Stubber:
@@ -109,7 +109,7 @@ def test_a_parameter_the_template_rejects_is_one_sentence(aws: AwsSession, templ
         "Parameter 'Size' must be one of AllowedValues",
     )
     with stubber, pytest.raises(StackError) as caught:
-        Stacks(aws).deploy("n2n", template, {**PARAMETERS, "Size": "huge"})
+        StackDeployer(aws).deploy("n2n", template, {**PARAMETERS, "Size": "huge"})
     assert str(caught.value) == (
         "CloudFormation rejected stack n2n: Parameter 'Size' must be one of AllowedValues."
     )
@@ -125,7 +125,7 @@ def test_a_failed_change_set_is_deleted_with_its_empty_stack(aws: AwsSession, te
     stubber.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     stubber.add_response("delete_stack", {}, {"StackName": STACK_ID})
     with stubber, pytest.raises(StackError, match="change set for stack n2n failed: Template"):
-        Stacks(aws).deploy("n2n", template, PARAMETERS)
+        StackDeployer(aws).deploy("n2n", template, PARAMETERS)
     stubber.assert_no_pending_responses()
 
 
@@ -176,7 +176,7 @@ def test_a_rollback_names_the_first_failed_resource(
     stubber.add_response("describe_stack_events", {"StackEvents": history}, {"StackName": ANY})
     stubber.add_response("describe_stacks", {"Stacks": [rolled_back]}, {"StackName": STACK_ID})
     with stubber, pytest.raises(StackError) as caught:
-        Stacks(aws).deploy("n2n", template, PARAMETERS)
+        StackDeployer(aws).deploy("n2n", template, PARAMETERS)
     assert str(caught.value) == (
         "Stack n2n ended in ROLLBACK_COMPLETE: Bucket (AWS::S3::Bucket) CREATE_FAILED: "
         "Bucket name already exists."
@@ -189,7 +189,7 @@ def test_a_rollback_names_the_first_failed_resource(
 
 def test_delete_of_a_missing_stack_says_what_to_check(aws: AwsSession):
     with pytest.raises(StackError) as caught:
-        Stacks(aws).delete("nope")
+        StackDeployer(aws).delete("nope")
     assert str(caught.value) == (
         "Stack nope does not exist in us-east-1: check --stack, --region and --profile."
     )
@@ -235,6 +235,6 @@ def test_a_change_set_without_changes_is_deleted_and_reported(
     stubber.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     stubber.add_response("describe_stacks", {"Stacks": [deployed]})
     with stubber:
-        assert Stacks(aws).deploy("n2n", template, PARAMETERS) == {"Size": "large"}
+        assert StackDeployer(aws).deploy("n2n", template, PARAMETERS) == {"Size": "large"}
     assert "Stack n2n is up to date: no changes." in capsys.readouterr().out
     stubber.assert_no_pending_responses()

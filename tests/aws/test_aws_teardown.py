@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from pipeline.deploy.aws.session import AwsSession
-from pipeline.deploy.aws.stack import Stacks
+from pipeline.deploy.aws.stack import StackDeployer
 from pipeline.deploy.aws.teardown import remove_stack
 
 RETAINING = """\
@@ -58,7 +58,7 @@ def retaining_stack(aws: AwsSession, tmp_path: Path) -> dict[str, str]:
     template = tmp_path / "retaining.yaml"
     template.write_text(RETAINING)
     parameters = {"SubnetId": subnet, "SecurityGroupId": group}
-    outputs = Stacks(aws).deploy("n2n", template, parameters)
+    outputs = StackDeployer(aws).deploy("n2n", template, parameters)
     s3 = aws.client("s3")
     # moto's CloudFormation does not apply VersioningConfiguration; set it directly.
     s3.put_bucket_versioning(
@@ -80,7 +80,7 @@ def _exists(call, *args, **kwargs) -> bool:
 
 
 def test_without_purge_retained_resources_stay(aws: AwsSession, retaining_stack: dict):
-    stacks = Stacks(aws)
+    stacks = StackDeployer(aws)
     assert remove_stack(aws, stacks, "n2n") == ["stack n2n"]
     assert stacks.status("n2n") is None
     assert _exists(aws.client("s3").head_bucket, Bucket=retaining_stack["EgressBucketName"])
@@ -97,7 +97,7 @@ def test_purge_empties_every_version_and_removes_what_was_retained(
     efs = aws.client("efs")
     assert len(efs.describe_mount_targets(FileSystemId=file_system)["MountTargets"]) == 1
 
-    removed = remove_stack(aws, Stacks(aws), "n2n", purge=True)
+    removed = remove_stack(aws, StackDeployer(aws), "n2n", purge=True)
 
     assert removed == [
         "stack n2n",

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main as cli
-from pipeline.deploy.local import TEMPLATE, LocalDeployer
-from pipeline.local.cloudformation.stacks import StackError
+from pipeline.cli.main import main as cli
+from pipeline.deploy.local import LocalDeployer
+from pipeline.errors import StackError
+from pipeline.kit_files import infra_folder
 
 
 def local_resources(home: Path) -> dict[str, list]:
@@ -26,7 +27,7 @@ def local_resources(home: Path) -> dict[str, list]:
 
 
 def template_with(tmp_path: Path, old: str, new: str) -> Path:
-    body = TEMPLATE.read_text()
+    body = (infra_folder() / "template.yaml").read_text()
     assert old in body
     path = tmp_path / "template.yaml"
     path.write_text(body.replace(old, new, 1))

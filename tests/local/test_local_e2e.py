@@ -189,7 +189,7 @@ def test_exhausted_retries_fail_the_run_and_leave_no_partial_files(fragile_stack
 
 
 def test_run_without_wait_returns_at_once_with_the_workflow_id(local_stack, capsys):
-    from pipeline.cli import main as cli
+    from pipeline.cli.main import main as cli
 
     assert cli(["run", "--ids", "50", "--ids-per-node", "5", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -199,7 +199,7 @@ def test_run_without_wait_returns_at_once_with_the_workflow_id(local_stack, caps
 
 
 def test_a_refused_request_is_one_line_on_the_cli(local_stack, capsys):
-    from pipeline.cli import main as cli
+    from pipeline.cli.main import main as cli
 
     local_stack.run("taken-name", id_count=10, ids_per_node=5)
     capsys.readouterr()

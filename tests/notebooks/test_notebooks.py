@@ -14,10 +14,10 @@ import nbformat
 import papermill
 import pytest
 
-from pipeline.cli import main
+from pipeline.cli.main import main
+from pipeline.kit_files import notebooks_folder
 from pipeline.notebooks import (
-    NOTEBOOKS_DIR,
-    STEPS,
+    NOTEBOOKS,
     NotebookError,
     find_step,
     handed_off,
@@ -95,7 +95,7 @@ def executed(folder: Path, name: str) -> nbformat.NotebookNode:
 
 def test_run_writes_every_notebook_and_its_html(demo):
     folder, stdout = demo
-    for name in STEPS:
+    for name in NOTEBOOKS:
         assert (folder / f"{name}.ipynb").is_file()
         assert "<html" in (folder / f"{name}.html").read_text()[:500].lower()
     assert str(folder) in stdout
@@ -105,13 +105,13 @@ def test_run_writes_every_notebook_and_its_html(demo):
 def test_notebooks_ran_in_order_with_small_sizes_and_no_errors(demo):
     folder, _ = demo
     ended = []
-    for name in STEPS:
+    for name in NOTEBOOKS:
         notebook = executed(folder, name)
         assert not [o for o in outputs(notebook) if o.output_type == "error"], name
         papermill_meta = notebook.metadata.papermill
         assert papermill_meta.exception is None
         ended.append(papermill_meta.end_time)
-        declared = set(papermill.inspect_notebook(str(STEPS[name].path)))
+        declared = set(papermill.inspect_notebook(str(NOTEBOOKS[name].path)))
         given = {k: parse_value(v) for k, v in SMALL.items() if k in declared}
         assert {k: v for k, v in papermill_meta.parameters.items() if k in given} == given
     assert ended == sorted(ended)
@@ -170,9 +170,9 @@ def test_handed_off_reads_what_a_step_wrote_and_none_otherwise(tmp_path):
     assert handed_off("09_nothing", "execution_arn", tmp_path) is None
 
 
-@pytest.mark.parametrize("name", list(STEPS))
+@pytest.mark.parametrize("name", list(NOTEBOOKS))
 def test_committed_notebook_is_stripped_with_one_parameters_cell(name):
-    notebook = nbformat.read(STEPS[name].path, as_version=4)
+    notebook = nbformat.read(NOTEBOOKS[name].path, as_version=4)
     nbformat.validate(notebook)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(cell.outputs == [] and cell.execution_count is None for cell in code)
@@ -182,15 +182,15 @@ def test_committed_notebook_is_stripped_with_one_parameters_cell(name):
     assigned = [ASSIGNMENT.match(line) for line in lines]
     assert all(assigned), f"every parameter line is `name = literal  # comment`: {lines}"
     names = [match[1] for match in assigned]
-    assert names == list(papermill.inspect_notebook(str(STEPS[name].path)))
+    assert names == list(papermill.inspect_notebook(str(NOTEBOOKS[name].path)))
     assert REQUIRED[name] <= set(names)
     for match in assigned:
         json.loads(match[2].replace("True", "true").replace("False", "false"))
 
 
-@pytest.mark.parametrize("name", list(STEPS))
+@pytest.mark.parametrize("name", list(NOTEBOOKS))
 def test_notebook_cells_only_call_the_package(name):
-    notebook = nbformat.read(STEPS[name].path, as_version=4)
+    notebook = nbformat.read(NOTEBOOKS[name].path, as_version=4)
     source = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
     assert not re.search(r"^\s*(def|class|async def)\s", source, re.MULTILINE)
     assert not re.search(r"pipeline\.(local|aws)\b", source)
@@ -198,8 +198,8 @@ def test_notebook_cells_only_call_the_package(name):
 
 
 def test_registry_covers_the_notebooks_folder_in_order():
-    assert list(STEPS) == sorted(STEPS)
-    assert {path.stem for path in NOTEBOOKS_DIR.glob("*.ipynb")} == set(STEPS)
+    assert list(NOTEBOOKS) == sorted(NOTEBOOKS)
+    assert {path.stem for path in notebooks_folder().glob("*.ipynb")} == set(NOTEBOOKS)
     assert find_step("deploy").name == "01_deploy"
     assert find_step("03_analyze.ipynb").name == "03_analyze"
 

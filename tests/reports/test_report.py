@@ -15,7 +15,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.reports.report import (
     COLUMNS,
     Report,

@@ -61,7 +61,7 @@ def test_studio_region_is_the_schedules_default(metadata, monkeypatch):
     metadata.write_text(json.dumps({"ResourceArn": ARN}))
     seen = {}
     monkeypatch.setattr(
-        "pipeline.commands.schedule.delete_schedule",
+        "pipeline.cli.schedule.delete_schedule",
         lambda stack, session: seen.setdefault("region", session.region_name) and [],
     )
     assert cli("schedule", "--delete")[0] == 0

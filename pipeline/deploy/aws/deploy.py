@@ -12,15 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.deploy.aws.build import ImageBuilder
-from pipeline.deploy.aws.errors import StackError
 from pipeline.deploy.aws.package import container_source, lambda_code, upload
 from pipeline.deploy.aws.session import AwsSession, resolve_session
-from pipeline.deploy.aws.stack import Stacks
+from pipeline.deploy.aws.stack import StackDeployer
 from pipeline.deploy.aws.teardown import remove_stack
+from pipeline.errors import StackError
+from pipeline.kit_files import infra_folder, source_root
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-TEMPLATE = Path("infra/template.yaml")
-BOOTSTRAP_TEMPLATE = Path("infra/bootstrap.yaml")
+TEMPLATE = "template.yaml"
+BOOTSTRAP_TEMPLATE = "bootstrap.yaml"
 ARTIFACT_BUCKET = "ArtifactBucketName"
 REPOSITORY_URI = "RepositoryUri"
 BUILD_PROJECT = "BuildProjectName"
@@ -34,11 +34,13 @@ def bootstrap_stack_name(stack: str) -> str:
 class AwsDeployer:
     """Deploys and tears down the pipeline stack of one AWS session."""
 
-    def __init__(self, aws: AwsSession, root: Path = PROJECT_ROOT, delay: float = 10.0) -> None:
+    def __init__(self, aws: AwsSession, root: Path | None = None, delay: float = 10.0) -> None:
+        """``root``: the project to package and deploy (default: the installed kit)."""
         self.aws = aws
-        self.root = root
+        self.root = root or source_root()
+        self.infra = root / "infra" if root else infra_folder()
         self.delay = delay
-        self.stacks = Stacks(aws, delay=delay)
+        self.stacks = StackDeployer(aws, delay=delay)
 
     @classmethod
     def connect(cls, region: str | None = None, profile: str | None = None) -> AwsDeployer:
@@ -48,7 +50,7 @@ class AwsDeployer:
     def bootstrap(self, stack: str) -> dict[str, str]:
         """Deploy ``{stack}-bootstrap`` unless it is current; return its outputs."""
         name = bootstrap_stack_name(stack)
-        template = self.root / BOOTSTRAP_TEMPLATE
+        template = self.infra / BOOTSTRAP_TEMPLATE
         if template.is_file() and self.stacks.is_current(name, template):
             outputs = self.stacks.outputs(name)
         else:
@@ -58,7 +60,7 @@ class AwsDeployer:
         ]
         if missing:
             raise StackError(
-                f"Stack {name} has no output {', '.join(missing)}: {BOOTSTRAP_TEMPLATE} must "
+                f"Stack {name} has no output {', '.join(missing)}: infra/{BOOTSTRAP_TEMPLATE} must "
                 f"declare it."
             )
         return outputs
@@ -78,7 +80,7 @@ class AwsDeployer:
         print(f"Deploying stack {stack} with worker image {image}.", file=sys.stderr)
         ours = {"CodeS3Bucket": bucket, "CodeS3Key": code_key, "WorkerImageUri": image}
         return self.stacks.deploy(
-            stack, self.root / TEMPLATE, {**ours, **parameters}, bucket=bucket
+            stack, self.infra / TEMPLATE, {**ours, **parameters}, bucket=bucket
         )
 
     def teardown(self, stack: str, purge: bool = False) -> list[str]:

@@ -7,9 +7,5 @@ class CredentialsError(N2NError):
     """No usable AWS credentials, profile or region."""
 
 
-class StackError(N2NError):
-    """A CloudFormation stack could not be created, updated, found or deleted."""
-
-
 class BuildError(N2NError):
     """The worker image or the deploy artifacts could not be built."""

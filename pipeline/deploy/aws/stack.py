@@ -17,10 +17,10 @@ from typing import Any
 from botocore.exceptions import ClientError, WaiterError
 from tqdm import tqdm
 
-from pipeline.deploy.aws.errors import StackError
 from pipeline.deploy.aws.package import Artifact, upload
 from pipeline.deploy.aws.progress import polling
 from pipeline.deploy.aws.session import AwsSession
+from pipeline.errors import StackError
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 TEMPLATE_BODY_LIMIT = 51_200
@@ -41,8 +41,9 @@ TERMINAL_SUFFIXES = ("_COMPLETE", "_FAILED", "_SKIPPED")
 
 
 def _missing(error: ClientError) -> bool:
-    details = error.response["Error"]
-    return details["Code"] == "ValidationError" and "does not exist" in details["Message"]
+    """Whether ``error`` says the stack does not exist: DescribeStacks answers so with
+    ValidationError, the code botocore's own ``stack_exists`` waiter reads as missing."""
+    return error.response["Error"]["Code"] == "ValidationError"
 
 
 class StackEvents:
@@ -107,8 +108,9 @@ class StackEvents:
         return None
 
 
-class Stacks:
-    """CloudFormation stacks of one session."""
+class StackDeployer:
+    """Creates, updates and deletes the CloudFormation stacks of one session, through change
+    sets."""
 
     def __init__(self, aws: AwsSession, delay: float = 10.0) -> None:
         self.cfn = aws.client("cloudformation")

@@ -14,9 +14,9 @@ from typing import Protocol
 from botocore.exceptions import ClientError
 from botocore.waiter import WaiterModel, create_waiter_with_client
 
-from pipeline.deploy.aws.errors import StackError
 from pipeline.deploy.aws.session import AwsSession
-from pipeline.deploy.aws.stack import Stacks
+from pipeline.deploy.aws.stack import StackDeployer
+from pipeline.errors import StackError
 
 ECR_BATCH = 100
 MOUNT_TARGETS_GONE = WaiterModel(
@@ -185,7 +185,9 @@ PURGERS: dict[str, Callable[[AwsSession], Purger]] = {
 }
 
 
-def remove_stack(aws: AwsSession, stacks: Stacks, name: str, purge: bool = False) -> list[str]:
+def remove_stack(
+    aws: AwsSession, stacks: StackDeployer, name: str, purge: bool = False
+) -> list[str]:
     """Delete stack ``name`` and wait; with ``purge`` also empty and remove the buckets,
     repositories, file systems and log groups it retained. Return what was removed."""
     purgers: dict[str, Purger] = {}

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import N2NError
+from pipeline.errors import N2NError, StackError
 from pipeline.local.cloudformation.resources import DeployContext, provisioner
 from pipeline.local.cloudformation.template import (
     ResolvedResource,
@@ -59,10 +59,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 JOB_DEFINITION = "AWS::Batch::JobDefinition"
-
-
-class StackError(N2NError):
-    """A stack operation the local backend cannot do as asked."""
 
 
 class NoChanges(StackError):

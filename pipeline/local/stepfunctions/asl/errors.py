@@ -12,7 +12,6 @@ TIMEOUT = "States.Timeout"
 HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
 RUNTIME = "States.Runtime"
 NO_CHOICE_MATCHED = "States.NoChoiceMatched"
-BRANCH_FAILED = "States.BranchFailed"
 # Terminal errors: no Retry or Catch sees them, not even States.ALL.
 UNCATCHABLE = frozenset({RUNTIME, "States.DataLimitExceeded"})
 

@@ -1,0 +1,1 @@
+"""The CloudFormation templates of the kit, shipped inside it as ``pipeline.infra``."""

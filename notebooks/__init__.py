@@ -1,0 +1,1 @@
+"""The kit's notebooks, shipped inside it as ``pipeline.notebook_files``."""

@@ -1,1 +1,0 @@
-"""The ``n2n`` subcommands, one module each; every module registers itself."""

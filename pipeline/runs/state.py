@@ -1,0 +1,114 @@
+"""One execution as the user sees it: its status, the workflow its prepare step named and
+its three Batch parent jobs, read from its history once; and its jobs' children counts."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.errors import N2NError
+from pipeline.jobs import STEPS, step_counts
+
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+"""Execution statuses after which an execution never changes."""
+UNKNOWN_EXECUTION = frozenset({"ExecutionDoesNotExist", "InvalidArn"})
+_STEP_IN_NAME = re.compile(r"(?<![a-z])(procure|process|egress)(?![a-z])")
+
+
+class RunError(N2NError):
+    """A run that cannot be started or found."""
+
+
+class ExecutionNotFound(RunError):
+    """The named execution does not exist."""
+
+
+@dataclass
+class RunState:
+    """What is known of one execution: status, workflow id, its three Batch jobs, and what
+    its prepare step returned (its run input with the defaults filled in)."""
+
+    execution_arn: str
+    status: str
+    name: str = ""
+    workflow_id: str | None = None
+    jobs: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    cause: str | None = None
+    input: dict[str, Any] = field(default_factory=dict)
+    started_at: Any = None
+    stopped_at: Any = None
+    state_machine_arn: str = ""
+    prepared: dict[str, Any] | None = None
+
+    @property
+    def ended(self) -> bool:
+        """Whether the execution reached a status that never changes."""
+        return self.status in TERMINAL
+
+
+def _read_task_output(state: RunState, details: dict[str, Any]) -> None:
+    """Record what one succeeded task returned: a Batch job id, or the prepare Lambda's run."""
+    output = json.loads(details.get("output") or "null")
+    if details.get("resourceType") == "batch":
+        match = _STEP_IN_NAME.search(output.get("JobName", ""))
+        if match:
+            state.jobs[match.group(1)] = output["JobId"]
+    elif isinstance(output, dict) and state.prepared is None:
+        payload = output.get("Payload", output)
+        if isinstance(payload, dict) and "workflow_id" in payload:
+            state.prepared = payload
+            state.workflow_id = payload["workflow_id"]
+
+
+def describe_execution(conn: Any, arn: str) -> dict[str, Any]:
+    """``describe_execution``; one sentence when there is no such execution."""
+    try:
+        return conn.sfn.describe_execution(executionArn=arn)
+    except conn.sfn.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] in UNKNOWN_EXECUTION:
+            raise ExecutionNotFound(
+                f"There is no execution {arn}: check the ARN (`n2n status --latest` shows "
+                "the newest) and the backend."
+            ) from None
+        raise
+
+
+def run_state(conn: Any, arn: str) -> RunState:
+    """The execution's status and, from the start of its history, its workflow id and
+    parent jobs (the history is read only until the three jobs are found)."""
+    described = describe_execution(conn, arn)
+    state = RunState(
+        arn,
+        described["status"],
+        name=described.get("name", ""),
+        error=described.get("error"),
+        cause=described.get("cause"),
+        input=json.loads(described.get("input") or "{}"),
+        started_at=described.get("startDate"),
+        stopped_at=described.get("stopDate"),
+        state_machine_arn=described.get("stateMachineArn", ""),
+    )
+    pages = conn.sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+    for page in pages:
+        for event in page["events"]:
+            if "taskSucceededEventDetails" in event:
+                _read_task_output(state, event["taskSucceededEventDetails"])
+        if len(state.jobs) == len(STEPS):
+            break
+    return state
+
+
+def parent_jobs(conn: Any, jobs: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The run's parent jobs described, by step (one ``describe_jobs`` call)."""
+    if not jobs:
+        return {}
+    described = {j["jobId"]: j for j in conn.batch.describe_jobs(jobs=list(jobs.values()))["jobs"]}
+    return {step: described[job_id] for step, job_id in jobs.items()}
+
+
+def step_progress(conn: Any, jobs: dict[str, str]) -> dict[str, dict[str, int]]:
+    """Per step: children ``total``, ``succeeded``, ``failed`` (one describe_jobs call)."""
+    return {step: step_counts(job) for step, job in parent_jobs(conn, jobs).items()}
