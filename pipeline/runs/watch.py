@@ -170,10 +170,12 @@ class RunningChart:
 
 
 def timeline_progress(timeline: pd.DataFrame) -> dict[str, dict[str, int]]:
-    """Per step: children ``total``, ``succeeded``, ``failed``, counted from a timeline."""
+    """Per step: children ``total`` (the step's array size where the timeline knows it),
+    ``succeeded`` and ``failed``, counted from a timeline."""
+    sizes = timeline.attrs.get("array_size") or {}
     return {
         step: {
-            "total": len(rows),
+            "total": sizes.get(step, len(rows)),
             "succeeded": int((rows["status"] == "SUCCEEDED").sum()),
             "failed": int((rows["status"] == "FAILED").sum()),
         }

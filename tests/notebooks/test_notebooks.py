@@ -163,6 +163,22 @@ def test_07_models_the_run_02_handed_on_with_whole_vcpus(demo):
     assert "2.0 " not in table and "model at measured slots" in table
 
 
+def test_02_keeps_the_final_state_of_its_bars_as_text(demo):
+    folder, _ = demo
+    saved = outputs(executed(folder, "02_run"))
+    assert not [o for o in saved if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    texts = [o.data["text/plain"] for o in saved if "text/plain" in o.get("data", {})]
+    (bars,) = [text for text in texts if text.startswith("procure")]
+    # 600 ids at 20 per node: 30 children per step, all finished.
+    assert [line.split("|")[0].split() for line in bars.splitlines()] == [
+        ["procure", ":", "100%"],
+        ["process", ":", "100%"],
+        ["egress", ":", "100%"],
+    ]
+    assert bars.count("30/30") == 3
+    assert "egress  : 100%" in (folder / "02_run.html").read_text()
+
+
 def test_handed_off_reads_what_a_step_wrote_and_none_otherwise(tmp_path):
     write_handoff("02_run", {"execution_arn": "arn:x"}, tmp_path)
     assert handed_off("02_run", "execution_arn", tmp_path) == "arn:x"
