@@ -29,7 +29,9 @@ from pipeline.connect import connect
 from pipeline.deploy.local import LocalDeployer
 from pipeline.handlers.prepare import prepare
 from pipeline.jobs import STEPS
+from pipeline.local import local_client
 from pipeline.local.runner import runner_pid
+from pipeline.local.worker_clients import worker_environment
 from pipeline.runs import start_run, wait_for_run
 from pipeline.spec import parse_run_input
 from pipeline.worker.main import main as run_worker
@@ -105,11 +107,12 @@ def makespan_s(found: list[dict]) -> float:
 
 
 def _floor_index(args: tuple[str, str, str, int]) -> None:
-    efs, bucket_url, workflow_id, index = args
+    efs, home, workflow_id, index = args
     environ = {
         "EFS_MOUNT": efs,
         "WORKFLOW_ID": workflow_id,
-        "EGRESS_URL": bucket_url,
+        "EGRESS_URL": "s3://floor/",
+        **worker_environment(Path(home)),
         "AWS_BATCH_JOB_ARRAY_INDEX": str(index),
     }
     for step in STEPS:
@@ -120,12 +123,13 @@ def _floor_index(args: tuple[str, str, str, int]) -> None:
 def floor_s(ids: int, ids_per_node: int, workers: int) -> float:
     """The same three steps' file work on a bare process pool, no orchestration."""
     with tempfile.TemporaryDirectory(prefix="n2n-floor-") as root:
-        efs, bucket = Path(root) / "efs", Path(root) / "bucket"
+        efs = Path(root) / "efs"
+        local_client("s3", Path(root)).create_bucket(Bucket="floor")
         prepared = prepare(
             {"input": {"id_count": ids, "ids_per_node": ids_per_node}}, {"EFS_MOUNT": str(efs)}
         )
         tasks = [
-            (str(efs), bucket.as_uri() + "/", prepared["workflow_id"], index)
+            (str(efs), root, prepared["workflow_id"], index)
             for index in range(prepared["array_size"])
         ]
         started = time.perf_counter()

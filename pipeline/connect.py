@@ -50,13 +50,14 @@ class Connection:
 
 
 def _local(home: Path | None, region: str | None, profile: str | None) -> Connection:
-    from pipeline.local.clients import local_client
-    from pipeline.local.store import default_home
+    from pipeline.local import local_client
+    from pipeline.local.core.arns import DEFAULT_REGION
+    from pipeline.local.core.home import default_home
 
     if profile:
         raise BackendError("--profile is for the aws backend: drop it or use --backend aws.")
     home = Path(home) if home else default_home()
-    region = region or "us-east-1"
+    region = region or DEFAULT_REGION
     return Connection("local", lambda service: local_client(service, home, region), home, region)
 
 

@@ -1,18 +1,17 @@
 """Egress stores, picked by the scheme of ``EGRESS_URL`` from a registry.
 
-``s3://bucket/prefix/`` on AWS, ``file:///path/`` for a folder standing in for a bucket
-(the local backend). Keys are relative to the URL.
+``s3://bucket/prefix/``, through the one client factory (:mod:`pipeline.clients`): boto3
+on AWS, the local backend's bucket folders when it runs the code. Keys are relative to
+the URL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from pipeline.errors import StorageError
-from pipeline.layout import atomic_write_bytes
 
 
 class EgressStore(Protocol):
@@ -35,7 +34,7 @@ _STORES: dict[str, Callable[[str], EgressStore]] = {}
 
 
 def register(scheme: str, factory: Callable[[str], EgressStore]) -> None:
-    """Make ``open_store`` use ``factory`` for URLs of ``scheme`` (``"s3"``, ``"file"``)."""
+    """Make ``open_store`` use ``factory`` for URLs of ``scheme`` (``"s3"``)."""
     _STORES[scheme] = factory
 
 
@@ -48,39 +47,6 @@ def open_store(url: str) -> EgressStore:
             f"{', '.join(s + '://' for s in sorted(_STORES))}."
         )
     return _STORES[scheme](url)
-
-
-class FileStore:
-    """A folder standing in for a bucket; writes are atomic."""
-
-    def __init__(self, url: str) -> None:
-        parsed = urlparse(url)
-        self.root = Path(unquote(parsed.netloc + parsed.path))
-
-    def _path(self, key: str) -> Path:
-        return self.root / key
-
-    def put(self, key: str, payload: bytes) -> None:
-        atomic_write_bytes(self._path(key), payload)
-
-    def size(self, key: str) -> int | None:
-        try:
-            return self._path(key).stat().st_size
-        except FileNotFoundError:
-            return None
-
-    def get(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
-
-    def keys(self, prefix: str) -> Iterator[str]:
-        base = self._path(prefix)
-        folder = base if prefix.endswith("/") or base.is_dir() else base.parent
-        if not folder.is_dir():
-            return
-        for path in sorted(folder.rglob("*")):
-            key = path.relative_to(self.root).as_posix()
-            if path.is_file() and key.startswith(prefix) and not path.name.startswith("."):
-                yield key
 
 
 class S3Store:
@@ -117,5 +83,4 @@ class S3Store:
                 yield item["Key"][len(self.prefix) :]
 
 
-register("file", FileStore)
 register("s3", S3Store)

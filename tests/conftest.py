@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from tests.local.e2e import TEST_ENVIRONMENT, LocalStack, stop_runner
@@ -46,3 +48,20 @@ def local_stack(tmp_path_factory, local_env):
     local_env.setenv("N2N_HOME", str(home))
     yield LocalStack(home)
     stop_runner(home)
+
+
+@pytest.fixture
+def local_bucket(tmp_path):
+    """An ``s3://egress/`` bucket on a private local backend, with ``pipeline.clients``
+    routed to it for the test: ``.url``, ``.folder`` (the bucket's folder), ``.home``."""
+    from pipeline import clients
+    from pipeline.local import local_client
+    from pipeline.local.core.home import bucket_folder
+
+    home = tmp_path / "bucket-home"
+    local_client("s3", home).create_bucket(Bucket="egress")
+    clients.set_client_factory(lambda service: local_client(service, home))
+    try:
+        yield SimpleNamespace(url="s3://egress/", folder=bucket_folder(home, "egress"), home=home)
+    finally:
+        clients.set_client_factory(None)

@@ -6,7 +6,7 @@ import pytest
 
 import pipeline
 from pipeline.connect import BackendError, connect
-from pipeline.local.clients.base import LocalClient
+from pipeline.local.core.client import LocalClient
 
 
 def test_aws_gives_boto3_clients_with_adaptive_retries():

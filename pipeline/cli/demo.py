@@ -8,7 +8,7 @@ import argparse
 from pipeline.connect import connect
 from pipeline.deploy import DEFAULT_STACK, deploy
 from pipeline.errors import N2NError
-from pipeline.local.paths import bucket_folder
+from pipeline.local.core.home import bucket_folder
 from pipeline.runs import start_run, step_progress, wait_for_run
 from pipeline.runs.progress import StepBars
 from pipeline.runs.results import id_counts

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import TextIO
 
+from pipeline import clients
 from pipeline.errors import N2NError
 from pipeline.worker.exits import FAILURE_EXIT_CODE, RETRYABLE_EXIT_CODE
 from pipeline.worker.load import injected_failure
@@ -25,7 +26,13 @@ def _emit(out: TextIO, event: dict) -> None:
 
 
 def main(argv: Sequence[str], environ: Mapping[str, str], out: TextIO = sys.stdout) -> int:
-    """Run the step named in ``argv``; return the process exit code."""
+    """Run the step named in ``argv``, with the AWS clients ``environ`` names; return the
+    process exit code."""
+    with clients.factory_named_in(environ):
+        return _run_step(argv, environ, out)
+
+
+def _run_step(argv: Sequence[str], environ: Mapping[str, str], out: TextIO) -> int:
     step = argv[0] if len(argv) == 1 else ""
     context = {"step": step, "index": environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "0")}
     try:

@@ -46,7 +46,7 @@ def expect_describe(batch, jobs):
     )
 
 
-def test_running_arrays_are_not_done_and_write_nothing(batch, tmp_path):
+def test_running_arrays_are_not_done_and_write_nothing(batch, local_bucket):
     expect_describe(
         batch,
         [
@@ -55,31 +55,31 @@ def test_running_arrays_are_not_done_and_write_nothing(batch, tmp_path):
             job("job-egress", "PENDING", {"SUCCEEDED": 2, "PENDING": 2}, 4),
         ],
     )
-    result = watch(EVENT, batch, tmp_path.as_uri() + "/")
+    result = watch(EVENT, batch, local_bucket.url)
     assert result["done"] is False
     assert result["succeeded"] is False
     assert result["steps"]["process"] == {
         "status": "RUNNING",
         "summary": {"SUCCEEDED": 3, "RUNNING": 1},
     }
-    assert list(tmp_path.iterdir()) == []
+    assert list(local_bucket.folder.iterdir()) == []
 
 
-def test_a_succeeded_run_writes_the_summary(batch, tmp_path):
+def test_a_succeeded_run_writes_the_summary(batch, local_bucket):
     expect_describe(
         batch,
         [job(JOBS[s], "SUCCEEDED", {"SUCCEEDED": 4}, 4) for s in ("procure", "process", "egress")],
     )
-    result = watch(EVENT, batch, tmp_path.as_uri() + "/")
+    result = watch(EVENT, batch, local_bucket.url)
     assert (result["done"], result["succeeded"]) == (True, True)
     assert "cause" not in result
-    summary = json.loads((tmp_path / "wf-9/_SUMMARY.json").read_text())
+    summary = json.loads((local_bucket.folder / "wf-9/_SUMMARY.json").read_text())
     assert summary["succeeded"] is True
     assert summary["failed_children"] == {"procure": [], "process": [], "egress": []}
     assert summary["steps"]["egress"]["summary"] == {"SUCCEEDED": 4}
 
 
-def test_a_failed_child_is_listed_with_its_reason(batch, tmp_path):
+def test_a_failed_child_is_listed_with_its_reason(batch, local_bucket):
     expect_describe(
         batch,
         [
@@ -108,17 +108,17 @@ def test_a_failed_child_is_listed_with_its_reason(batch, tmp_path):
             },
             {"arrayJobId": JOBS[step], "jobStatus": "FAILED", "maxResults": 100},
         )
-    result = watch(EVENT, batch, tmp_path.as_uri() + "/")
+    result = watch(EVENT, batch, local_bucket.url)
     assert (result["done"], result["succeeded"]) == (True, False)
     assert result["cause"].startswith("procure failed 1 of 4 children")
-    summary = json.loads((tmp_path / "wf-9/_SUMMARY.json").read_text())
+    summary = json.loads((local_bucket.folder / "wf-9/_SUMMARY.json").read_text())
     assert summary["failed_children"]["procure"] == [
         {"index": 2, "reason": "Essential container in task exited"}
     ]
     assert summary["failed_children"]["egress"][0]["reason"] == "Dependent Job failed"
 
 
-def test_a_one_node_run_uses_the_plain_job_status(batch, tmp_path):
+def test_a_one_node_run_uses_the_plain_job_status(batch, local_bucket):
     expect_describe(
         batch,
         [
@@ -127,16 +127,16 @@ def test_a_one_node_run_uses_the_plain_job_status(batch, tmp_path):
             job("job-egress", "FAILED", reason="Dependent Job failed"),
         ],
     )
-    result = watch(EVENT, batch, tmp_path.as_uri() + "/")
+    result = watch(EVENT, batch, local_bucket.url)
     assert result["steps"]["procure"] == {"status": "SUCCEEDED", "summary": {"SUCCEEDED": 1}}
     assert result["done"] is True
-    summary = json.loads((tmp_path / "wf-9/_SUMMARY.json").read_text())
+    summary = json.loads((local_bucket.folder / "wf-9/_SUMMARY.json").read_text())
     assert summary["failed_children"]["process"] == [
         {"index": 0, "reason": "Essential container in task exited"}
     ]
 
 
-def test_at_most_a_hundred_failed_children_are_listed(batch, tmp_path):
+def test_at_most_a_hundred_failed_children_are_listed(batch, local_bucket):
     expect_describe(
         batch,
         [
@@ -154,19 +154,19 @@ def test_at_most_a_hundred_failed_children_are_listed(batch, tmp_path):
         {"jobSummaryList": children[:100], "nextToken": "more"},
         {"arrayJobId": "job-procure", "jobStatus": "FAILED", "maxResults": 100},
     )
-    watch(EVENT, batch, tmp_path.as_uri() + "/")
-    summary = json.loads((tmp_path / "wf-9/_SUMMARY.json").read_text())
+    watch(EVENT, batch, local_bucket.url)
+    summary = json.loads((local_bucket.folder / "wf-9/_SUMMARY.json").read_text())
     assert len(summary["failed_children"]["procure"]) == watch_module.MAX_FAILED_LISTED
 
 
-def test_the_handler_uses_the_installed_client_factory(tmp_path, monkeypatch, batch):
+def test_the_handler_uses_the_installed_client_factory(local_bucket, monkeypatch, batch):
     from pipeline import clients
 
     expect_describe(
         batch,
         [job(JOBS[s], "RUNNING", {"RUNNING": 2}, 2) for s in ("procure", "process", "egress")],
     )
-    monkeypatch.setenv("EGRESS_URL", tmp_path.as_uri() + "/")
+    monkeypatch.setenv("EGRESS_URL", local_bucket.url)
     clients.set_client_factory(lambda service: batch)
     try:
         assert watch_module.handler(EVENT, None)["done"] is False

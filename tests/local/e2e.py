@@ -7,23 +7,11 @@ import signal
 import time
 from pathlib import Path
 
-import boto3
-from botocore.stub import Stubber
-
 from pipeline.connect import connect
 from pipeline.deploy.local import LocalDeployer
 from pipeline.local.runner import runner_alive, runner_pid
 from pipeline.runs import RunState, start_run, wait_for_run
 from pipeline.spec import parse_run_input
-
-
-def assert_aws_shape(service: str, operation: str, response: dict) -> None:
-    """Raise when ``response`` breaks the output shape of ``service.operation`` (botocore's
-    Stubber validates what it is given against the service model)."""
-    client = boto3.client(service, region_name="us-east-1")
-    body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
-    Stubber(client).add_response(operation, body)
-
 
 TEST_ENVIRONMENT = {"N2N_RUNNER_IDLE_S": "20", "N2N_TIME_SCALE": "0.002"}
 
@@ -63,6 +51,17 @@ class LocalStack:
             pages = batch.get_paginator("list_jobs").paginate(arrayJobId=job_id, jobStatus=status)
             found.extend(job for page in pages for job in page["jobSummaryList"])
         return sorted(found, key=lambda job: job["arrayProperties"]["index"])
+
+
+def wait_until(read, done, timeout_s: float = 60, poll_s: float = 0.05):
+    """Call ``read`` until ``done(value)``; fail with the last value after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = read()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"still {value!r} after {timeout_s}s"
+        time.sleep(poll_s)
 
 
 def child_pids(pid: int) -> list[int]:

@@ -12,6 +12,9 @@ from moto import mock_aws
 
 from pipeline import layout
 from pipeline.handlers.prepare import prepare
+from pipeline.local import local_client
+from pipeline.local.core.home import bucket_folder
+from pipeline.local.worker_clients import worker_environment
 from pipeline.worker import FAILURE_EXIT_CODE, RETRYABLE_EXIT_CODE
 from pipeline.worker.main import main
 
@@ -32,8 +35,11 @@ STEP_EVENT_KEYS = {
 
 @pytest.fixture
 def run(tmp_path):
-    """A prepared 25-id run over 3 nodes; returns a function running one child's step."""
+    """A prepared 25-id run over 3 nodes; returns a function running one child's step, its
+    S3 clients routed to a local bucket as the local Batch engine routes them."""
     efs = tmp_path / "efs"
+    home = tmp_path / "home"
+    local_client("s3", home).create_bucket(Bucket="egress")
     prepared = prepare(
         {"execution_name": "wf-1", "input": {"id_count": 25, "ids_per_node": 10}},
         {"EFS_MOUNT": str(efs)},
@@ -41,7 +47,8 @@ def run(tmp_path):
     base = {
         "EFS_MOUNT": str(efs),
         "WORKFLOW_ID": prepared["workflow_id"],
-        "EGRESS_URL": (tmp_path / "bucket").as_uri() + "/",
+        "EGRESS_URL": "s3://egress/",
+        **worker_environment(home),
     }
 
     def child(step, index=0, attempt=1, **extra):
@@ -57,7 +64,7 @@ def run(tmp_path):
         return code, lines
 
     child.efs = efs
-    child.bucket = tmp_path / "bucket"
+    child.bucket = bucket_folder(home, "egress")
     child.layout = layout.RunLayout(efs, prepared["workflow_id"])
     return child
 
@@ -226,11 +233,11 @@ def test_egress_to_s3(run):
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="egress")
     for index in range(3):
-        _chain(run, index, EGRESS_URL="s3://egress/runs/")
+        _chain(run, index, EGRESS_URL="s3://egress/runs/", N2N_CLIENT_FACTORY="")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="egress")["Contents"]]
     assert keys == [f"runs/wf-1/results/{i:05d}.json" for i in range(3)]
     body = json.loads(s3.get_object(Bucket="egress", Key=keys[1])["Body"].read())
     assert [r["id"] for r in body["results"]] == list(range(10, 20))
-    code, _ = run("egress", 1, EGRESS_URL="s3://egress/runs/")
+    code, _ = run("egress", 1, EGRESS_URL="s3://egress/runs/", N2N_CLIENT_FACTORY="")
     assert code == 0
     assert s3.list_objects_v2(Bucket="egress")["KeyCount"] == 3

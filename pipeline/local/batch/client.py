@@ -20,11 +20,11 @@ from pipeline.local.batch.models import (
     MIN_ARRAY_SIZE,
     STATUSES,
     effective_container,
-    now_ms,
 )
-from pipeline.local.batch.paging import page
-from pipeline.local.batch.schema import bump_config, open_batch_db
-from pipeline.local.clients.base import LOCAL_REGION, LocalClient, service_model
+from pipeline.local.batch.schema import batch_database, bump_config
+from pipeline.local.core.arns import DEFAULT_REGION, arn_prefix
+from pipeline.local.core.client import LocalClient, service_model
+from pipeline.local.core.clock import now_ms
 from pipeline.local.runner import ensure_runner
 
 DEFAULT_PAGE = 100
@@ -49,22 +49,39 @@ class BatchClient(LocalClient):
     """boto3's ``batch`` client, local."""
 
     service_name = "batch"
+    invalid_token_code = "ClientException"
 
-    def __init__(self, home: Path, region: str = LOCAL_REGION) -> None:
+    def __init__(self, home: Path, region: str = DEFAULT_REGION) -> None:
         super().__init__(home, region)
-        self._db = open_batch_db(self.home)
+        self._db = batch_database(self.home)
 
     # -- helpers -------------------------------------------------------------------------
 
     def _page(self, operation: str, items: list, params: dict, default: int) -> tuple[list, dict]:
         """One page of ``items`` and the ``nextToken`` entry (if more remain)."""
-        try:
-            return page(items, params.get("nextToken"), params.get("maxResults") or default)
-        except ValueError:
-            raise self.error(operation, "ClientException", "The nextToken is not valid.") from None
+        return self.page(
+            operation, items, params.get("nextToken"), params.get("maxResults") or default
+        )
+
+    def _regional(self) -> tuple[str, str]:
+        """SQL matching an ``arn`` column of this client's region, and its argument."""
+        prefix = arn_prefix("batch", self.region)
+        return f"substr(arn, 1, {len(prefix)}) = ?", prefix
+
+    def _job(self, job_id: str) -> Any:
+        """The job row with this id when its job definition is in this client's region."""
+        prefix = arn_prefix("batch", self.region)
+        return self._db.execute(
+            "SELECT * FROM jobs WHERE job_id = ? AND substr(definition, 1, ?) = ?",
+            (job_id, len(prefix), prefix),
+        ).fetchone()
 
     def _find(self, table: str, ref: str) -> dict | None:
-        row = self._db.execute(f"SELECT doc FROM {table} WHERE name = ? OR arn = ?", (ref, ref))
+        regional, prefix = self._regional()
+        row = self._db.execute(
+            f"SELECT doc FROM {table} WHERE (name = ? OR arn = ?) AND {regional}",
+            (ref, ref, prefix),
+        )
         found = row.fetchone()
         return json.loads(found[0]) if found else None
 
@@ -78,7 +95,7 @@ class BatchClient(LocalClient):
         """Insert (``new``) or replace a compute environment or queue ``doc``; ``key`` is
         its field prefix (``computeEnvironment`` | ``jobQueue``)."""
         try:
-            with self._db:
+            with self._db.transaction():
                 verb = "INSERT" if new else "REPLACE"
                 self._db.execute(
                     f"{verb} INTO {table} (name, arn, doc) VALUES (?, ?, ?)",
@@ -89,15 +106,19 @@ class BatchClient(LocalClient):
             raise self.error(operation, "ClientException", "Object already exists.") from None
 
     def _delete(self, table: str, name: str) -> None:
-        with self._db:
+        with self._db.transaction():
             self._db.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
             bump_config(self._db)
 
     def _describe(
         self, operation: str, table: str, refs: list[str] | None, key: str, params: dict
     ) -> dict:
+        regional, prefix = self._regional()
         docs = [
-            json.loads(r[0]) for r in self._db.execute(f"SELECT doc FROM {table} ORDER BY name")
+            json.loads(r[0])
+            for r in self._db.execute(
+                f"SELECT doc FROM {table} WHERE {regional} ORDER BY name", (prefix,)
+            )
         ]
         if refs:
             wanted = set(refs)
@@ -263,7 +284,7 @@ class BatchClient(LocalClient):
         """Register the next revision of a job definition."""
         self.validate("RegisterJobDefinition", params)
         name = params["jobDefinitionName"]
-        with self._db:
+        with self._db.transaction():
             revision = self._db.execute(
                 "SELECT coalesce(max(revision), 0) + 1 FROM job_definitions WHERE name = ?",
                 (name,),
@@ -285,8 +306,9 @@ class BatchClient(LocalClient):
 
     def _definition(self, operation: str, ref: str, active_only: bool = False) -> dict:
         name, _, revision = ref.rpartition("job-definition/")[2].partition(":")
-        query = "SELECT doc FROM job_definitions WHERE name = ?"
-        args: list[Any] = [name]
+        regional, prefix = self._regional()
+        query = f"SELECT doc FROM job_definitions WHERE name = ? AND {regional}"
+        args: list[Any] = [name, prefix]
         if revision:
             query += " AND revision = ?"
             args.append(int(revision) if revision.isdigit() else -1)
@@ -303,7 +325,7 @@ class BatchClient(LocalClient):
         self.validate("DeregisterJobDefinition", params)
         doc = self._definition("DeregisterJobDefinition", params["jobDefinition"])
         doc["status"] = "INACTIVE"
-        with self._db:
+        with self._db.transaction():
             self._db.execute(
                 "UPDATE job_definitions SET status = 'INACTIVE', doc = ? WHERE arn = ?",
                 (json.dumps(doc), doc["jobDefinitionArn"]),
@@ -313,10 +335,11 @@ class BatchClient(LocalClient):
     def describe_job_definitions(self, **params: Any) -> dict:
         """Describe job definitions by name, ARN, name:revision or status, paginated."""
         self.validate("DescribeJobDefinitions", params)
-        docs = [
-            json.loads(r[0])
-            for r in self._db.execute("SELECT doc FROM job_definitions ORDER BY name, revision")
-        ]
+        regional, prefix = self._regional()
+        rows = self._db.execute(
+            f"SELECT doc FROM job_definitions WHERE {regional} ORDER BY name, revision", (prefix,)
+        )
+        docs = [json.loads(r[0]) for r in rows]
         if params.get("jobDefinitions"):
             wanted = set(params["jobDefinitions"])
             docs = [
@@ -355,12 +378,10 @@ class BatchClient(LocalClient):
                 if kind != "SEQUENTIAL":
                     raise self.error(operation, "ClientException", "A dependency needs a jobId.")
                 continue
-            row = self._db.execute(
-                "SELECT array_size FROM jobs WHERE job_id = ?", (job_id,)
-            ).fetchone()
+            row = self._job(job_id)
             if row is None:
                 raise self.error(operation, "ClientException", f"Dependent job {job_id} not found.")
-            if kind == "N_TO_N" and row[0] != size:
+            if kind == "N_TO_N" and row["array_size"] != size:
                 raise self.error(
                     operation,
                     "ClientException",
@@ -388,7 +409,7 @@ class BatchClient(LocalClient):
         self._check_dependencies(params, size)
         job_id = str(uuid.uuid4())
         request = {**copy.deepcopy(params), "definition": definition}
-        with self._db:
+        with self._db.transaction():
             self._db.execute(
                 "INSERT INTO jobs (job_id, name, queue, definition, array_size, status,"
                 " created_at, request) VALUES (?, ?, ?, ?, ?, 'SUBMITTED', ?, ?)",
@@ -480,7 +501,7 @@ class BatchClient(LocalClient):
         details = []
         for job_id in params["jobs"]:
             parent_id, _, index = job_id.partition(":")
-            row = self._db.execute("SELECT * FROM jobs WHERE job_id = ?", (parent_id,)).fetchone()
+            row = self._job(parent_id)
             if row is None:
                 continue
             child = None
@@ -540,9 +561,7 @@ class BatchClient(LocalClient):
         status = None if filters else params.get("jobStatus", "RUNNING")
         keep = self._filters(filters)
         if params.get("arrayJobId"):
-            row = self._db.execute(
-                "SELECT * FROM jobs WHERE job_id = ?", (params["arrayJobId"],)
-            ).fetchone()
+            row = self._job(params["arrayJobId"])
             if row is None or not keep(row):
                 items = []
             else:
@@ -573,16 +592,15 @@ class BatchClient(LocalClient):
         self.validate(operation, params)
         job_id = params["jobId"]
         parent_id, _, index = job_id.partition(":")
-        if index:
+        found = self._job(parent_id)
+        if found is not None and index:
             found = self._db.execute(
                 "SELECT 1 FROM children WHERE parent_id = ? AND idx = ?",
                 (parent_id, int(index) if index.isdigit() else -1),
             ).fetchone()
-        else:
-            found = self._db.execute("SELECT 1 FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         if found is None:
             raise self.error(operation, "ClientException", f"Job {job_id} does not exist.")
-        with self._db:
+        with self._db.transaction():
             self._db.execute(
                 "INSERT INTO requests (job_id, kind, reason) VALUES (?, ?, ?)",
                 (job_id, kind, params["reason"]),

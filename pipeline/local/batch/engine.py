@@ -22,11 +22,9 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from pipeline.local.batch.capacity import Capacity, ComputeEnvironment, JobQueue
 from pipeline.local.batch.dependencies import wire
 from pipeline.local.batch.environment import child_environment, job_command, job_environment
 from pipeline.local.batch.journal import Batch, Journal
-from pipeline.local.batch.logs import StreamLog
 from pipeline.local.batch.models import (
     DEPENDENT_FAILED_REASON,
     EXITED_REASON,
@@ -38,19 +36,21 @@ from pipeline.local.batch.models import (
     JobSpec,
     Unit,
     host_terminated_reason,
-    now_ms,
 )
-from pipeline.local.batch.pool import Execution, ExecutionPool, Outcome
+from pipeline.local.batch.pool import Attempt, AttemptPool, Outcome
 from pipeline.local.batch.retries import should_retry
 from pipeline.local.batch.schema import open_batch_db
-from pipeline.local.clients.base import LOCAL_ACCOUNT, LOCAL_REGION
+from pipeline.local.batch.slots import ComputeEnvironment, JobQueue, Slots
+from pipeline.local.core.arns import DEFAULT_REGION, arn
+from pipeline.local.core.clock import now_ms
+from pipeline.local.logs.models import StreamLog
 
 POLL_S = 0.1
 """How often new submissions, requests and registration changes are picked up."""
 FLUSH_S = 0.1
 """How often transitions and log events are written."""
 
-CLUSTER_ARN = f"arn:aws:ecs:{LOCAL_REGION}:{LOCAL_ACCOUNT}:cluster/local"
+CLUSTER_ARN = arn("ecs", DEFAULT_REGION, "cluster/local")
 UNKNOWN_INSTANCE = "local-unknown"
 
 
@@ -73,9 +73,9 @@ class BatchEngine:
     def __init__(self, home: Path, max_workers: int | None = None) -> None:
         self.home = Path(home)
         self.max_workers = max_workers or default_max_workers()
-        self._capacity = Capacity(self.max_workers)
+        self._capacity = Slots(self.max_workers)
         self._jobs: dict[str, Job] = {}
-        self._running: dict[Execution, tuple[Unit, ComputeEnvironment]] = {}
+        self._running: dict[Attempt, tuple[Unit, ComputeEnvironment]] = {}
         self._deadlines: list[tuple[float, int, Unit, int]] = []
         self._tiebreak = itertools.count()
         self._dirty_units: set[Unit] = set()
@@ -89,7 +89,7 @@ class BatchEngine:
         self._live = 0
         self._journal: Journal | None = None
         self._db: sqlite3.Connection | None = None
-        self._pool: ExecutionPool | None = None
+        self._pool: AttemptPool | None = None
         self._busy_lock = threading.Lock()
         self._busy_db: sqlite3.Connection | None = None
 
@@ -100,7 +100,7 @@ class BatchEngine:
         their host was terminated, and follow their retry strategy) and write everything."""
         self._db = open_batch_db(self.home)
         self._journal = Journal(self.home)
-        self._pool = ExecutionPool()
+        self._pool = AttemptPool()
         try:
             self._recover()
             next_poll = next_flush = 0.0
@@ -335,7 +335,7 @@ class BatchEngine:
         self._complete(execution, outcome, reason)
 
     def _complete(
-        self, execution: Execution, outcome: Outcome, kill_reason: str | None = None
+        self, execution: Attempt, outcome: Outcome, kill_reason: str | None = None
     ) -> None:
         unit, environment = self._running.pop(execution)
         unit.execution = None

@@ -1,7 +1,6 @@
 """A child's environment and the mapping of container paths to local folders.
 
-``s3://bucket/...`` values point at the local bucket folder ``file://{home}/s3/bucket/...``;
-values at or under a mount point's ``containerPath`` point at the volume's local folder
+Values at or under a mount point's ``containerPath`` point at the volume's local folder
 (``host.sourcePath``, or ``{home}/efs/{fileSystemId}{rootDirectory}`` for EFS).
 """
 
@@ -12,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.local.batch.models import JobSpec
-from pipeline.local.paths import S3_SCHEME, efs_folder, local_url
+from pipeline.local.core.home import efs_folder
+from pipeline.local.worker_clients import worker_environment
 
 VOLUME_FOLDERS: dict[str, Callable[[Path, dict[str, Any], str], Path]] = {
     "efsVolumeConfiguration": lambda home, conf, _name: efs_folder(
@@ -44,10 +44,8 @@ def mount_table(home: Path, spec: JobSpec) -> list[tuple[str, str]]:
     return sorted(table, key=lambda pair: len(pair[0]), reverse=True)
 
 
-def local_value(value: str, home: Path, mounts: Sequence[tuple[str, str]]) -> str:
-    """``value`` with an S3 URL or a container path replaced by its local counterpart."""
-    if value.startswith(S3_SCHEME):
-        return local_url(value, home)
+def local_value(value: str, mounts: Sequence[tuple[str, str]]) -> str:
+    """``value`` with a container path replaced by its local folder."""
     for container_path, folder in mounts:
         if value == container_path:
             return folder
@@ -57,15 +55,17 @@ def local_value(value: str, home: Path, mounts: Sequence[tuple[str, str]]) -> st
 
 
 def job_environment(home: Path, spec: JobSpec) -> dict[str, str]:
-    """The job's environment (definition + overrides) with paths mapped to local folders."""
+    """The job's environment (definition + overrides) with paths mapped to local folders,
+    and its AWS clients routed to the local backend."""
     mounts = mount_table(home, spec)
-    return {name: local_value(value, home, mounts) for name, value in spec.environment.items()}
+    environment = {name: local_value(v, mounts) for name, v in spec.environment.items()}
+    return {**environment, **worker_environment(home)}
 
 
 def job_command(home: Path, spec: JobSpec) -> list[str]:
     """The job's command with paths mapped to local folders."""
     mounts = mount_table(home, spec)
-    return [local_value(arg, home, mounts) for arg in spec.command]
+    return [local_value(arg, mounts) for arg in spec.command]
 
 
 def child_environment(

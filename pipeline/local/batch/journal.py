@@ -8,8 +8,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.local.batch.logs import StreamLog, append_streams, open_logs_db
 from pipeline.local.batch.schema import open_batch_db
+from pipeline.local.logs.models import StreamLog, append_streams, open_logs_db
 
 JOB_UPDATE = (
     "UPDATE jobs SET status = ?, status_reason = ?, started_at = ?, stopped_at = ?,"

@@ -5,7 +5,6 @@ in-memory scheduling records of jobs and their runnable units."""
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +28,6 @@ DEFAULT_LOG_GROUP = "/aws/batch/job"
 def host_terminated_reason(instance: str) -> str:
     """AWS's status reason for an attempt whose host went away (a Spot reclaim)."""
     return f"Host EC2 (instance {instance}) terminated."
-
-
-def now_ms() -> int:
-    """The current time in epoch milliseconds, as Batch reports times."""
-    return int(time.time() * 1000)
 
 
 def child_id(job_id: str, index: int | None) -> str:

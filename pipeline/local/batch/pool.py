@@ -31,7 +31,10 @@ from typing import Any, Protocol
 IN_PROCESS_ENTRY_POINTS: dict[str, str] = {"pipeline.worker": "pipeline.worker.main:main"}
 """``python -m MODULE`` → ``module:function(argv, environ, out) -> exit code``."""
 
-PRELOAD = [name.partition(":")[0] for name in IN_PROCESS_ENTRY_POINTS.values()]
+PRELOAD = [
+    *(name.partition(":")[0] for name in IN_PROCESS_ENTRY_POINTS.values()),
+    "pipeline.local.worker_clients",
+]
 START_METHOD = "forkserver"
 """Worker processes fork from a clean server process, never from the threaded engine."""
 WORKER_NICENESS = 5
@@ -55,7 +58,7 @@ class Outcome:
     host_lost: bool = False
 
 
-class Execution(Protocol):
+class Attempt(Protocol):
     """One running attempt."""
 
     instance: str
@@ -157,10 +160,10 @@ class _Worker:
         self.connection.close()
 
 
-class _InProcessExecution:
+class _InProcessAttempt:
     """An attempt running inside a worker process."""
 
-    def __init__(self, pool: ExecutionPool, worker: _Worker) -> None:
+    def __init__(self, pool: AttemptPool, worker: _Worker) -> None:
         self.pool = pool
         self.worker = worker
         self.instance = worker.instance
@@ -182,7 +185,7 @@ class _InProcessExecution:
         self.pool.discard(self.worker)
 
 
-class _SubprocessExecution:
+class _SubprocessAttempt:
     """An attempt running as a subprocess, its stdout and stderr captured line by line."""
 
     def __init__(self, command: Sequence[str], environment: dict[str, str]) -> None:
@@ -224,7 +227,7 @@ class _SubprocessExecution:
         self.process.stdout.close()
 
 
-class ExecutionPool:
+class AttemptPool:
     """Starts attempts: in a reusable worker process when the command allows, else as a
     subprocess. Worker processes are started on demand and replaced when they die."""
 
@@ -234,11 +237,11 @@ class ExecutionPool:
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
 
-    def start(self, command: Sequence[str], environment: dict[str, str]) -> Execution:
+    def start(self, command: Sequence[str], environment: dict[str, str]) -> Attempt:
         """Start one attempt of ``command`` with ``environment`` (added to this process's)."""
         entry = in_process_entry(command)
         if entry is None:
-            return _SubprocessExecution(command, environment)
+            return _SubprocessAttempt(command, environment)
         while True:
             worker = self._idle.pop() if self._idle else _Worker(self._context)
             try:
@@ -247,7 +250,7 @@ class ExecutionPool:
                 worker.kill()
                 continue
             self._busy.add(worker)
-            return _InProcessExecution(self, worker)
+            return _InProcessAttempt(self, worker)
 
     def release(self, worker: _Worker) -> None:
         """Take back a worker process whose task finished."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from pipeline.local.store import open_db
+from pipeline.local.core.db import Database, open_db
 
 BATCH_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -62,6 +62,11 @@ CREATE TABLE IF NOT EXISTS requests (
 def open_batch_db(home: Path) -> sqlite3.Connection:
     """A connection to the home's Batch tables."""
     return open_db(home, "batch", BATCH_SCHEMA)
+
+
+def batch_database(home: Path) -> Database:
+    """The home's Batch tables for the clients (one connection per thread)."""
+    return Database(home, "batch", BATCH_SCHEMA)
 
 
 def bump_config(connection: sqlite3.Connection) -> None:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.errors import N2NError
-from pipeline.local.clients.base import LOCAL_ACCOUNT, LocalClient
-from pipeline.local.cloudformation.stacks import StackRecord, Stacks
+from pipeline.local.cloudformation.stacks import StackExists, StackRecord, Stacks
+from pipeline.local.core.arns import ACCOUNT
+from pipeline.local.core.client import LocalClient
 
 
 def _date(ms: int | None) -> datetime | None:
@@ -28,7 +29,7 @@ class _Clients:
 
     def __getattr__(self, name: str) -> Any:
         from pipeline.connect import SERVICES
-        from pipeline.local.clients import local_client
+        from pipeline.local import local_client
 
         client = local_client(SERVICES[name], self.home, self.region)
         setattr(self, name, client)
@@ -42,7 +43,7 @@ class CloudFormationClient(LocalClient):
 
     def __init__(self, home, region: str = "us-east-1") -> None:
         super().__init__(home, region)
-        self.model = Stacks(self.home, _Clients(self.home, region), region, LOCAL_ACCOUNT)
+        self.model = Stacks(self.home, _Clients(self.home, region), region, ACCOUNT)
 
     def _stack(self, operation: str, name: str) -> StackRecord:
         record = self.model.get(name)
@@ -73,9 +74,10 @@ class CloudFormationClient(LocalClient):
             record = self.model.deploy(
                 params["StackName"], params["TemplateBody"], values, update=update
             )
+        except StackExists as error:
+            raise self.error(operation, "AlreadyExistsException", str(error)) from None
         except N2NError as error:
-            code = "AlreadyExistsException" if "already exists" in str(error) else "ValidationError"
-            raise self.error(operation, code, str(error)) from None
+            raise self.error(operation, "ValidationError", str(error)) from None
         return {"StackId": record.stack_id}
 
     def create_stack(self, **params: Any) -> dict[str, Any]:

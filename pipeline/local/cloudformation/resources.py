@@ -21,10 +21,10 @@ import botocore
 from botocore.exceptions import ClientError, ParamValidationError
 
 from pipeline.errors import N2NError
-from pipeline.local.clients.base import service_model
-from pipeline.local.lambdas import LambdaFunctions, LocalFunction
-from pipeline.local.paths import bucket_folder, efs_folder, local_url
-from pipeline.local.shapes import to_api
+from pipeline.local.awslambda.functions import LambdaFunctions, LocalFunction
+from pipeline.local.core.client import service_model
+from pipeline.local.core.home import bucket_folder, efs_folder
+from pipeline.local.core.shapes import to_api
 from pipeline.local.stepfunctions.asl import UnsupportedDefinition, validate_definition
 
 
@@ -200,7 +200,6 @@ class Function(Provisioner):
                 else value
                 for name, value in environment.items()
             }
-        environment = {name: local_url(str(v), context.home) for name, v in environment.items()}
         return LocalFunction(
             name=resource.physical_id,
             arn=resource.attributes["Arn"],
@@ -243,7 +242,7 @@ class StateMachine(Provisioner):
             raise _fail(resource, f"has a definition that is not JSON: {error}.") from None
 
     def check(self, resource: Any, context: DeployContext) -> None:
-        from pipeline.local.integrations import supports_resource
+        from pipeline.local.stepfunctions.integrations import supports_resource
 
         try:
             validate_definition(json.loads(self.definition(resource)), supports_resource)

@@ -21,8 +21,9 @@ from pipeline.local.cloudformation.template import (
     load_template,
     resolve_stack,
 )
-from pipeline.local.stepfunctions.executions import now_ms
-from pipeline.local.store import open_db
+from pipeline.local.core.arns import arn_prefix
+from pipeline.local.core.clock import now_ms
+from pipeline.local.core.db import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stacks (
@@ -61,6 +62,10 @@ CREATE TABLE IF NOT EXISTS events (
 JOB_DEFINITION = "AWS::Batch::JobDefinition"
 
 
+class StackExists(StackError):
+    """A create for a stack name that is taken."""
+
+
 class NoChanges(StackError):
     """An update that would change nothing."""
 
@@ -92,12 +97,14 @@ class Stacks:
         self.clients = clients
         self.region = region
         self.account = account
-        self.db = open_db(self.home, "cloudformation", SCHEMA)
+        self.db = Database(self.home, "cloudformation", SCHEMA)
 
     def get(self, name_or_id: str) -> StackRecord | None:
         """The stack with this name or stack id, or None."""
+        prefix = arn_prefix("cloudformation", self.region)
         row = self.db.execute(
-            "SELECT * FROM stacks WHERE name = ? OR stack_id = ?", (name_or_id, name_or_id)
+            "SELECT * FROM stacks WHERE (name = ? OR stack_id = ?) AND substr(stack_id, 1, ?) = ?",
+            (name_or_id, name_or_id, len(prefix), prefix),
         ).fetchone()
         if row is None:
             return None
@@ -107,8 +114,13 @@ class Stacks:
         return StackRecord(**fields)
 
     def names(self) -> list[str]:
-        """Every stack's name."""
-        return [row["name"] for row in self.db.execute("SELECT name FROM stacks ORDER BY name")]
+        """The name of every stack in this region."""
+        prefix = arn_prefix("cloudformation", self.region)
+        rows = self.db.execute(
+            "SELECT name FROM stacks WHERE substr(stack_id, 1, ?) = ? ORDER BY name",
+            (len(prefix), prefix),
+        )
+        return [row["name"] for row in rows]
 
     def resources(self, name: str) -> list[tuple[ResolvedResource, str, int]]:
         """The stack's resources in creation order, with status and update time."""
@@ -133,8 +145,14 @@ class Stacks:
         existing = self.get(name)
         if update and existing is None:
             raise StackError(f"Stack with id {name} does not exist")
+        elsewhere = self._region_holding(name)
+        if not update and existing is None and elsewhere:
+            raise StackExists(
+                f"Stack [{name}] already exists in {elsewhere} under this N2N_HOME: the local "
+                "backend keeps one stack per name, so delete it there or choose another name"
+            )
         if not update and existing is not None:
-            raise StackError(f"Stack [{name}] already exists")
+            raise StackExists(f"Stack [{name}] already exists")
         stack_id = existing.stack_id if existing else self._stack_id(name)
         old = {r.logical_id: r for r, _, _ in self.resources(name)}
         resolved = resolve_stack(
@@ -194,6 +212,10 @@ class Stacks:
         self._forget(name)
         return resources
 
+    def _region_holding(self, name: str) -> str | None:
+        row = self.db.execute("SELECT stack_id FROM stacks WHERE name = ?", (name,)).fetchone()
+        return row["stack_id"].split(":")[3] if row else None
+
     def _stack_id(self, name: str) -> str:
         return f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{name}/{uuid.uuid4()}"
 
@@ -226,7 +248,7 @@ class Stacks:
             for key, value in resolved.outputs.items()
         }
         now = now_ms()
-        with self.db:
+        with self.db.transaction():
             self.db.execute(
                 "INSERT OR REPLACE INTO stacks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -251,7 +273,7 @@ class Stacks:
             )
 
     def _forget(self, name: str) -> None:
-        with self.db:
+        with self.db.transaction():
             self.db.execute("DELETE FROM stacks WHERE name = ?", (name,))
             self.db.execute("DELETE FROM resources WHERE stack_name = ?", (name,))
             self.db.execute("DELETE FROM events WHERE stack_name = ?", (name,))
@@ -267,7 +289,7 @@ class Stacks:
         )
         if status == "CREATE_IN_PROGRESS" and resource:
             physical_id = ""
-        with self.db:
+        with self.db.transaction():
             self.db.execute(
                 "INSERT INTO events (stack_name, stack_id, event_id, logical_id, physical_id,"
                 " type, status, timestamp_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

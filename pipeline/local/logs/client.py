@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.local.batch.logs import Event, Position, group_events, open_logs_db, stream_events
-from pipeline.local.batch.models import now_ms
-from pipeline.local.batch.paging import decode_token, encode_token, page
-from pipeline.local.batch.patterns import PatternError, compile_pattern
-from pipeline.local.clients.base import LOCAL_REGION, LocalClient
+from pipeline.local.core.arns import DEFAULT_REGION
+from pipeline.local.core.client import LocalClient
+from pipeline.local.core.clock import now_ms
+from pipeline.local.core.paging import InvalidToken, decode_token, encode_token
+from pipeline.local.logs.models import Event, Position, group_events, logs_database, stream_events
+from pipeline.local.logs.patterns import PatternError, compile_pattern
 
 EVENTS_PAGE = 10_000
 LISTING_PAGE = 50
@@ -25,9 +26,9 @@ class LogsClient(LocalClient):
 
     service_name = "logs"
 
-    def __init__(self, home: Path, region: str = LOCAL_REGION) -> None:
+    def __init__(self, home: Path, region: str = DEFAULT_REGION) -> None:
         super().__init__(home, region)
-        self._db = open_logs_db(self.home)
+        self._db = logs_database(self.home)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -50,10 +51,9 @@ class LogsClient(LocalClient):
         return row
 
     def _page(self, operation: str, items: list, params: dict) -> tuple[list, dict]:
-        try:
-            return page(items, params.get("nextToken"), params.get("limit") or LISTING_PAGE)
-        except ValueError:
-            raise self._invalid(operation, "The specified nextToken is invalid.") from None
+        return self.page(
+            operation, items, params.get("nextToken"), params.get("limit") or LISTING_PAGE
+        )
 
     def _group_arn(self, name: str) -> str:
         return self.arn("logs", f"log-group:{name}")
@@ -63,7 +63,7 @@ class LogsClient(LocalClient):
     def create_log_group(self, **params: Any) -> dict:
         """Create a log group."""
         self.validate("CreateLogGroup", params)
-        with self._db:
+        with self._db.transaction():
             inserted = self._db.execute(
                 "INSERT OR IGNORE INTO log_groups (name, created_at) VALUES (?, ?)",
                 (params["logGroupName"], now_ms()),
@@ -80,7 +80,7 @@ class LogsClient(LocalClient):
         """Delete a log group with its streams and events."""
         self.validate("DeleteLogGroup", params)
         name = self._group("DeleteLogGroup", params)["name"]
-        with self._db:
+        with self._db.transaction():
             for table, column in (
                 ("log_events", "grp"),
                 ("log_streams", "grp"),
@@ -93,7 +93,7 @@ class LogsClient(LocalClient):
         """Record a log group's retention (kept as a setting: nothing expires locally)."""
         self.validate("PutRetentionPolicy", params)
         name = self._group("PutRetentionPolicy", params)["name"]
-        with self._db:
+        with self._db.transaction():
             self._db.execute(
                 "UPDATE log_groups SET retention_days = ? WHERE name = ?",
                 (params["retentionInDays"], name),
@@ -222,7 +222,7 @@ class LogsClient(LocalClient):
             raise self._invalid(operation, str(error)) from None
         try:
             after = decode_token(params["nextToken"], "after") if params.get("nextToken") else None
-        except ValueError:
+        except InvalidToken:
             raise self._invalid(operation, "The specified nextToken is invalid.") from None
         limit = params.get("limit") or EVENTS_PAGE
         found: list[Event] = []

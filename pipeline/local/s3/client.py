@@ -16,8 +16,8 @@ from typing import Any
 from botocore.response import StreamingBody
 
 from pipeline.layout import atomic_write_bytes
-from pipeline.local.clients.base import LocalClient
-from pipeline.local.paths import bucket_folder
+from pipeline.local.core.client import LocalClient
+from pipeline.local.core.home import bucket_folder
 
 LIST_LIMIT = 1000
 
@@ -64,13 +64,6 @@ class S3Client(LocalClient):
         path.mkdir(parents=True)
         return {"Location": f"/{params['Bucket']}"}
 
-    def head_bucket(self, **params: Any) -> dict[str, Any]:
-        """Succeed when the bucket exists."""
-        self.validate("HeadBucket", params)
-        if not (bucket_folder(self.home, params["Bucket"])).is_dir():
-            raise self.error("HeadBucket", "404", "Not Found", 404)
-        return {"BucketRegion": self.region}
-
     def delete_bucket(self, **params: Any) -> dict[str, Any]:
         """Delete an empty bucket."""
         self.validate("DeleteBucket", params)
@@ -81,13 +74,6 @@ class S3Client(LocalClient):
             )
         shutil.rmtree(path)
         return {}
-
-    def list_buckets(self, **params: Any) -> dict[str, Any]:
-        """Every local bucket."""
-        root = bucket_folder(self.home)
-        folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-        buckets = [{"Name": p.name, "CreationDate": self._modified(p)} for p in folders]
-        return {"Buckets": buckets, "Owner": {"ID": "local"}}
 
     def put_object(self, **params: Any) -> dict[str, Any]:
         """Store an object atomically."""

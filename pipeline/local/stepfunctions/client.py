@@ -9,33 +9,29 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.local.clients.base import LocalClient
+from pipeline.local.core.arns import region_of
+from pipeline.local.core.client import LocalClient
 from pipeline.local.runner import ensure_runner
 from pipeline.local.stepfunctions.executions import ExecutionRecord, Executions
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 PAGE = 100
+HISTORY_PAGE = 1000
 
 
 def _date(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
 
 
-def _page(items: list[Any], params: dict[str, Any], default: int = PAGE) -> tuple[list, dict]:
-    start = int(params.get("nextToken") or 0)
-    size = params.get("maxResults") or default
-    token = {"nextToken": str(start + size)} if start + size < len(items) else {}
-    return items[start : start + size], token
-
-
 class StepFunctionsClient(LocalClient):
     """State machines and executions of the local backend."""
 
     service_name = "stepfunctions"
+    invalid_token_code = "InvalidToken"
 
     def __init__(self, home, region: str = "us-east-1") -> None:
         super().__init__(home, region)
-        self.model = Executions(self.home, on_abandoned=self._terminate_jobs)
+        self.model = Executions(self.home)
 
     def _terminate_jobs(self, arn: str) -> None:
         from pipeline.local.batch.client import BatchClient
@@ -43,7 +39,7 @@ class StepFunctionsClient(LocalClient):
         self.model.terminate_jobs(arn, BatchClient(self.home, self.region))
 
     def _machine(self, operation: str, arn: str):
-        machine = self.model.state_machine(arn)
+        machine = self.model.state_machine(arn) if region_of(arn) == self.region else None
         if machine is None:
             raise self.error(
                 operation, "StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'"
@@ -51,16 +47,22 @@ class StepFunctionsClient(LocalClient):
         return machine
 
     def _execution(self, operation: str, arn: str) -> ExecutionRecord:
-        record = self.model.get(arn)
+        record = self.model.get(arn) if region_of(arn) == self.region else None
         if record is None:
             raise self.error(
                 operation, "ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'"
             )
         return record
 
+    def _serve(self, records: list[ExecutionRecord]) -> None:
+        """Make sure a runner serves RUNNING executions: one started here fails those a
+        dead runner left behind (reads change nothing themselves)."""
+        if any(record.status == "RUNNING" for record in records):
+            ensure_runner(self.home)
+
     def create_state_machine(self, **params: Any) -> dict[str, Any]:
         """Create a state machine from an ASL definition the local interpreter can run."""
-        from pipeline.local.integrations import validate_for_local
+        from pipeline.local.stepfunctions.integrations import validate_for_local
 
         self.validate("CreateStateMachine", params)
         arn = self.arn("states", f"stateMachine:{params['name']}")
@@ -79,7 +81,7 @@ class StepFunctionsClient(LocalClient):
 
     def update_state_machine(self, **params: Any) -> dict[str, Any]:
         """Replace a state machine's definition or role."""
-        from pipeline.local.integrations import validate_for_local
+        from pipeline.local.stepfunctions.integrations import validate_for_local
 
         self.validate("UpdateStateMachine", params)
         machine = self._machine("UpdateStateMachine", params["stateMachineArn"])
@@ -95,23 +97,10 @@ class StepFunctionsClient(LocalClient):
         self.model.delete_state_machine(params["stateMachineArn"])
         return {}
 
-    def describe_state_machine(self, **params: Any) -> dict[str, Any]:
-        """A state machine's definition and role."""
-        self.validate("DescribeStateMachine", params)
-        machine = self._machine("DescribeStateMachine", params["stateMachineArn"])
-        return {
-            "stateMachineArn": machine.arn,
-            "name": machine.name,
-            "status": "ACTIVE",
-            "definition": machine.definition,
-            "roleArn": machine.role_arn,
-            "type": "STANDARD",
-            "creationDate": _date(machine.created_ms),
-        }
-
     def list_state_machines(self, **params: Any) -> dict[str, Any]:
         """Every state machine, by name."""
         self.validate("ListStateMachines", params)
+        size = params.get("maxResults") or PAGE
         machines = [
             {
                 "stateMachineArn": m.arn,
@@ -119,9 +108,9 @@ class StepFunctionsClient(LocalClient):
                 "type": "STANDARD",
                 "creationDate": _date(m.created_ms),
             }
-            for m in self.model.state_machines()
+            for m in self.model.state_machines(self.region)
         ]
-        page, token = _page(machines, params)
+        page, token = self.page("ListStateMachines", machines, params.get("nextToken"), size)
         return {"stateMachines": page, **token}
 
     def start_execution(self, **params: Any) -> dict[str, Any]:
@@ -154,6 +143,7 @@ class StepFunctionsClient(LocalClient):
         """An execution's status, input, output or error (live from any process)."""
         self.validate("DescribeExecution", params)
         record = self._execution("DescribeExecution", params["executionArn"])
+        self._serve([record])
         response: dict[str, Any] = {
             "executionArn": record.arn,
             "stateMachineArn": record.state_machine_arn,
@@ -178,8 +168,10 @@ class StepFunctionsClient(LocalClient):
         """A state machine's executions, newest first."""
         self.validate("ListExecutions", params)
         machine = self._machine("ListExecutions", params["stateMachineArn"])
+        records = self.model.list(machine.arn, params.get("statusFilter"))
+        self._serve(records)
         items = []
-        for record in self.model.list(machine.arn, params.get("statusFilter")):
+        for record in records:
             item = {
                 "executionArn": record.arn,
                 "stateMachineArn": record.state_machine_arn,
@@ -190,7 +182,8 @@ class StepFunctionsClient(LocalClient):
             if record.stop_ms is not None:
                 item["stopDate"] = _date(record.stop_ms)
             items.append(item)
-        page, token = _page(items, params)
+        size = params.get("maxResults") or PAGE
+        page, token = self.page("ListExecutions", items, params.get("nextToken"), size)
         return {"executions": page, **token}
 
     def get_execution_history(self, **params: Any) -> dict[str, Any]:
@@ -212,7 +205,8 @@ class StepFunctionsClient(LocalClient):
             events.append(item)
         if params.get("reverseOrder"):
             events.reverse()
-        page, token = _page(events, params, default=1000)
+        size = params.get("maxResults") or HISTORY_PAGE
+        page, token = self.page("GetExecutionHistory", events, params.get("nextToken"), size)
         return {"events": page, **token}
 
     def stop_execution(self, **params: Any) -> dict[str, Any]:

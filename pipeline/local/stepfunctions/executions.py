@@ -1,28 +1,26 @@
 """Step Functions state: state machines, executions and their history, in SQLite.
 
 The runner claims new executions and writes their history; clients in any process read
-them. An execution whose runner died is marked FAILED on the next read, never left
-RUNNING.
+them, and reading changes nothing. An execution whose runner died is failed by the next
+runner (see :mod:`pipeline.local.runner`), never left RUNNING.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.local.runner import runner_alive, runner_pid
-from pipeline.local.store import open_db
+from pipeline.local.core.arns import arn_prefix
+from pipeline.local.core.clock import now_ms
+from pipeline.local.core.db import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS state_machines (
     arn TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
     definition TEXT NOT NULL,
     role_arn TEXT NOT NULL,
     created_ms INTEGER NOT NULL
@@ -59,11 +57,6 @@ CREATE TABLE IF NOT EXISTS execution_jobs (
 """
 DEFAULT_TIME_SCALE = 0.01
 RUNNER_DIED = "States.Runtime"
-
-
-def now_ms() -> int:
-    """Epoch milliseconds."""
-    return int(time.time() * 1000)
 
 
 def time_scale() -> float:
@@ -104,19 +97,13 @@ class ExecutionRecord:
 class Executions:
     """The Step Functions model of one ``N2N_HOME``."""
 
-    def __init__(self, home: Path, on_abandoned: Callable[[str], None] | None = None) -> None:
+    def __init__(self, home: Path) -> None:
         self.home = Path(home)
-        self.db = open_db(self.home, "sfn", SCHEMA)
-        self.on_abandoned = on_abandoned
-
-    @contextmanager
-    def _write(self) -> Iterator[Any]:
-        with self.db:
-            yield self.db
+        self.db = Database(self.home, "sfn", SCHEMA)
 
     def put_state_machine(self, arn: str, name: str, definition: str, role_arn: str) -> None:
         """Create or replace a state machine."""
-        with self._write() as db:
+        with self.db.transaction() as db:
             db.execute(
                 "INSERT INTO state_machines VALUES (?, ?, ?, ?, ?) ON CONFLICT(arn) DO UPDATE "
                 "SET definition = excluded.definition, role_arn = excluded.role_arn",
@@ -125,7 +112,7 @@ class Executions:
 
     def delete_state_machine(self, arn: str) -> None:
         """Remove a state machine (its executions stay readable, as on AWS for a while)."""
-        with self._write() as db:
+        with self.db.transaction() as db:
             db.execute("DELETE FROM state_machines WHERE arn = ?", (arn,))
 
     def state_machine(self, arn: str) -> StateMachineRecord | None:
@@ -133,14 +120,17 @@ class Executions:
         row = self.db.execute("SELECT * FROM state_machines WHERE arn = ?", (arn,)).fetchone()
         return StateMachineRecord(**row) if row else None
 
-    def state_machines(self) -> list[StateMachineRecord]:
-        """Every state machine, by name."""
-        rows = self.db.execute("SELECT * FROM state_machines ORDER BY name").fetchall()
+    def state_machines(self, region: str) -> list[StateMachineRecord]:
+        """The region's state machines, by name."""
+        rows = self.db.execute(
+            "SELECT * FROM state_machines WHERE substr(arn, 1, ?) = ? ORDER BY name",
+            (len(arn_prefix("states", region)), arn_prefix("states", region)),
+        ).fetchall()
         return [StateMachineRecord(**row) for row in rows]
 
     def start(self, arn: str, state_machine_arn: str, name: str, payload: str) -> ExecutionRecord:
         """Record a new RUNNING execution for the runner to claim."""
-        with self._write() as db:
+        with self.db.transaction() as db:
             db.execute(
                 "INSERT INTO executions (arn, state_machine_arn, name, status, input, start_ms,"
                 " time_scale) VALUES (?, ?, ?, 'RUNNING', ?, ?, ?)",
@@ -149,34 +139,9 @@ class Executions:
         return self.get(arn)
 
     def get(self, arn: str) -> ExecutionRecord | None:
-        """The execution, after marking it FAILED if its runner died."""
-        record = self._row(arn)
-        return self._checked(record) if record else None
-
-    def _checked(self, record: ExecutionRecord) -> ExecutionRecord:
-        """``record``, or its FAILED state when it was RUNNING under a runner that died."""
-        arn = record.arn
-        if record.status == "RUNNING" and self._orphaned(record):
-            abandoned = self.finish(
-                arn,
-                "FAILED",
-                error=RUNNER_DIED,
-                cause=f"The local runner (pid {record.runner_pid}) stopped before the execution "
-                "finished: start the execution again.",
-            )
-            if abandoned and self.on_abandoned:
-                self.on_abandoned(arn)
-            record = self._row(arn)
-        return record
-
-    def _row(self, arn: str) -> ExecutionRecord | None:
+        """The execution as stored, or None."""
         row = self.db.execute("SELECT * FROM executions WHERE arn = ?", (arn,)).fetchone()
         return ExecutionRecord(**row) if row else None
-
-    def _orphaned(self, record: ExecutionRecord) -> bool:
-        if record.runner_pid is None:
-            return False
-        return not runner_alive(self.home) or runner_pid(self.home) != record.runner_pid
 
     def list(self, state_machine_arn: str, status: str | None = None) -> list[ExecutionRecord]:
         """The state machine's executions, newest first."""
@@ -184,7 +149,7 @@ class Executions:
             "SELECT * FROM executions WHERE state_machine_arn = ? ORDER BY start_ms DESC",
             (state_machine_arn,),
         )
-        records = [self._checked(ExecutionRecord(**row)) for row in rows.fetchall()]
+        records = [ExecutionRecord(**row) for row in rows.fetchall()]
         return [r for r in records if status is None or r.status == status]
 
     def unclaimed(self) -> list[str]:
@@ -194,9 +159,16 @@ class Executions:
         )
         return [row["arn"] for row in rows]
 
+    def claimed_running(self) -> list[ExecutionRecord]:
+        """RUNNING executions a runner has claimed."""
+        rows = self.db.execute(
+            "SELECT * FROM executions WHERE status = 'RUNNING' AND runner_pid IS NOT NULL"
+        )
+        return [ExecutionRecord(**row) for row in rows]
+
     def claim(self, arn: str, pid: int) -> bool:
         """Take an unclaimed execution for the runner ``pid``."""
-        with self._write() as db:
+        with self.db.transaction() as db:
             cursor = db.execute(
                 "UPDATE executions SET runner_pid = ? WHERE arn = ? AND runner_pid IS NULL",
                 (pid, arn),
@@ -213,7 +185,7 @@ class Executions:
     def request_stop(self, arn: str, error: str | None, cause: str | None) -> int:
         """Mark the execution ABORTED now (as AWS does) and ask its runner to stop it."""
         stopped = now_ms()
-        with self._write() as db:
+        with self.db.transaction() as db:
             cursor = db.execute(
                 "UPDATE executions SET status = 'ABORTED', stop_requested = 1, stop_ms = ?, "
                 "error = ?, cause = ? WHERE arn = ? AND status = 'RUNNING'",
@@ -233,7 +205,7 @@ class Executions:
         cause: str | None = None,
     ) -> bool:
         """End a RUNNING execution; False when it had already ended (e.g. was stopped)."""
-        with self._write() as db:
+        with self.db.transaction() as db:
             cursor = db.execute(
                 "UPDATE executions SET status = ?, output = ?, error = ?, cause = ?, stop_ms = ? "
                 "WHERE arn = ? AND status = 'RUNNING'",
@@ -245,7 +217,7 @@ class Executions:
 
     def record(self, arn: str, event_type: str, details: dict[str, Any] | None) -> None:
         """Append a history event while the execution runs (dropped once it was stopped)."""
-        with self._write() as db:
+        with self.db.transaction() as db:
             row = db.execute("SELECT status FROM executions WHERE arn = ?", (arn,)).fetchone()
             if row and row["status"] == "RUNNING":
                 self._append(db, arn, event_type, details)
@@ -277,7 +249,7 @@ class Executions:
 
     def add_job(self, arn: str, job_id: str) -> None:
         """Remember a Batch job the execution submitted (so a stop can terminate it)."""
-        with self._write() as db:
+        with self.db.transaction() as db:
             db.execute("INSERT OR IGNORE INTO execution_jobs VALUES (?, ?)", (arn, job_id))
 
     def terminate_jobs(self, arn: str, batch: Any) -> None:

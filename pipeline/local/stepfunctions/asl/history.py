@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.local.clients.base import service_model
+from pipeline.local.core.client import service_model
 
 SERVICE_PREFIX = "arn:aws:states:::"
 LAMBDA_FUNCTION_PREFIX = "arn:aws:lambda:"

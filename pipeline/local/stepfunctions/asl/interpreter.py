@@ -17,7 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.local.clients.base import LOCAL_REGION
+from pipeline.local.core.arns import DEFAULT_REGION
 from pipeline.local.stepfunctions.asl import choice, errors, history
 from pipeline.local.stepfunctions.asl.cancellation import POLL_S, Cancellation
 from pipeline.local.stepfunctions.asl.errors import (
@@ -82,7 +82,7 @@ class Interpreter:
         self._record_lock = threading.Lock()
         self._stop = stop or threading.Event()
         arn = context.get("Execution", {}).get("Id", "")
-        self.region = arn.split(":")[3] if arn.count(":") >= 3 else LOCAL_REGION
+        self.region = arn.split(":")[3] if arn.count(":") >= 3 else DEFAULT_REGION
         self._handlers: dict[str, Callable[[_Visit], tuple[Any, str | None]]] = {
             "Task": self._task,
             "Pass": self._pass,

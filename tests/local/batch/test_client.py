@@ -6,15 +6,15 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
-from .test_batch_support import (
+from tests.local.batch.support import (
     add_queue,
-    assert_shape,
     local_batch,
     register,
     running_engine,
     shell,
     wait_done,
 )
+from tests.shapes import assert_aws_shape
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_every_response_fits_the_model(batch, n2n_home):
     responses["cancel_job"] = batch.cancel_job(jobId=single["jobId"], reason="done")
     responses["deregister_job_definition"] = batch.deregister_job_definition(jobDefinition="echo:1")
     for operation, response in responses.items():
-        assert_shape("batch", operation, response)
+        assert_aws_shape("batch", operation, response)
     jobs = responses["describe_jobs"]["jobs"]
     assert jobs[0]["arrayProperties"]["size"] == 2
     assert jobs[1]["arrayProperties"] == {"index": 1}
@@ -78,7 +78,7 @@ def test_list_jobs_pages_through_the_paginator(batch):
     indexes = [s["arrayProperties"]["index"] for p in pages for s in p["jobSummaryList"]]
     assert indexes == [0, 1, 2, 3, 4]
     for page in pages:
-        assert_shape("batch", "list_jobs", page)
+        assert_aws_shape("batch", "list_jobs", page)
     everything = batch.list_jobs(jobQueue="q", filters=[{"name": "JOB_NAME", "values": ["a*"]}])
     assert [s["jobId"] for s in everything["jobSummaryList"]] == [job_id]
     assert batch.list_jobs(jobQueue="q")["jobSummaryList"] == []

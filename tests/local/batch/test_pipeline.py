@@ -12,9 +12,9 @@ import time
 import pytest
 
 from pipeline.layout import RunLayout, atomic_write_json
+from pipeline.local import local_client
 from pipeline.local.logs.client import LogsClient
-
-from .test_batch_support import (
+from tests.local.batch.support import (
     WORKER,
     add_queue,
     children,
@@ -48,6 +48,7 @@ def pipeline(n2n_home, monkeypatch):
     for index in range(SIZE):
         ids = list(range(index * IDS_PER_NODE, (index + 1) * IDS_PER_NODE))
         atomic_write_json(layout.ids_path(index), ids)
+    local_client("s3", n2n_home).create_bucket(Bucket="egress")
     environment = {"EFS_MOUNT": "/mnt/efs", "EGRESS_URL": "s3://egress/"}
     for step in STEPS:
         add_queue(client, step, max_vcpus=16)

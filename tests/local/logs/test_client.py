@@ -7,11 +7,10 @@ import json
 
 import pytest
 
-from pipeline.local.batch.logs import StreamLog, append_streams, open_logs_db
-from pipeline.local.batch.patterns import PatternError, compile_pattern
 from pipeline.local.logs.client import LogsClient
-
-from .test_batch_support import assert_shape
+from pipeline.local.logs.models import StreamLog, append_streams, open_logs_db
+from pipeline.local.logs.patterns import PatternError, compile_pattern
+from tests.shapes import assert_aws_shape
 
 GROUP = "/n2n/worker"
 
@@ -40,7 +39,7 @@ def logs(n2n_home):
 def test_groups(logs):
     logs.put_retention_policy(logGroupName=GROUP, retentionInDays=7)
     response = logs.describe_log_groups(logGroupNamePrefix="/n2n")
-    assert_shape("logs", "describe_log_groups", response)
+    assert_aws_shape("logs", "describe_log_groups", response)
     (group,) = response["logGroups"]
     assert group["logGroupName"] == GROUP and group["retentionInDays"] == 7
     with pytest.raises(logs.exceptions.ResourceAlreadyExistsException):
@@ -57,7 +56,7 @@ def test_streams_page_through_the_paginator(logs):
         )
     )
     for page in pages:
-        assert_shape("logs", "describe_log_streams", page)
+        assert_aws_shape("logs", "describe_log_streams", page)
     names = [s["logStreamName"] for p in pages for s in p["logStreams"]]
     assert names == [f"procure/default/task{i}" for i in range(5)]
     latest = logs.describe_log_streams(logGroupName=GROUP, orderBy="LastEventTime", descending=True)
@@ -69,7 +68,7 @@ def test_get_log_events_tokens(logs):
     head = logs.get_log_events(
         logGroupName=GROUP, logStreamName=stream, startFromHead=True, limit=1
     )
-    assert_shape("logs", "get_log_events", head)
+    assert_aws_shape("logs", "get_log_events", head)
     assert head["events"][0]["message"] == "starting 2"
     rest = logs.get_log_events(
         logGroupName=GROUP, logStreamName=stream, nextToken=head["nextForwardToken"]
@@ -88,18 +87,18 @@ def test_get_log_events_tokens(logs):
 
 
 def test_filter_log_events_json_pattern_and_pages(logs):
-    pattern = '{ $.event = "n2n.step" && ($.records >= 3 || $.index = 0) }'
+    pattern = '{ $.event = "n2n.step" && $.step = "procure" }'
     pages = list(
         logs.get_paginator("filter_log_events").paginate(
-            logGroupName=GROUP, filterPattern=pattern, PaginationConfig={"PageSize": 1}
+            logGroupName=GROUP, filterPattern=pattern, PaginationConfig={"PageSize": 2}
         )
     )
     for page in pages:
-        assert_shape("logs", "filter_log_events", page)
+        assert_aws_shape("logs", "filter_log_events", page)
     found = [json.loads(e["message"])["index"] for p in pages for e in p["events"]]
-    assert found == [0, 3, 4]
-    terms = logs.filter_log_events(logGroupName=GROUP, filterPattern='"starting 1"')["events"]
-    assert [e["logStreamName"] for e in terms] == ["procure/default/task1"]
+    assert found == [0, 1, 2, 3, 4]
+    one = logs.filter_log_events(logGroupName=GROUP, filterPattern="{ $.index = 3 }")["events"]
+    assert [e["logStreamName"] for e in one] == ["procure/default/task3"]
     with pytest.raises(logs.exceptions.InvalidParameterException):
         logs.filter_log_events(logGroupName=GROUP, filterPattern="{ $.a = }")
 
@@ -108,19 +107,15 @@ def test_filter_log_events_json_pattern_and_pages(logs):
     ("pattern", "message", "expected"),
     [
         ("", "anything", True),
-        ("ERROR", "an ERROR here", True),
-        ("ERROR timeout", "ERROR but no t-word", False),
-        ("?ERROR ?WARN", "WARN: x", True),
-        ("ERROR -retry", "ERROR then retry", False),
         ('{ $.event = "n2n.step" }', '{"event": "n2n.step"}', True),
-        ('{ $.event = "n2n.*" }', '{"event": "n2n.error"}', True),
-        ('{ $.event != "n2n.step" }', '{"event": "n2n.error"}', True),
-        ("{ $.records > 4 }", '{"records": 5}', True),
-        ("{ $.records <= 4.5 }", '{"records": 5}', False),
+        ('{ $.event = "n2n.step" }', '{"event": "n2n.error"}', False),
+        ('{ $.event = "n2n.step" && $.step = "egress" }', '{"event": "n2n.step"}', False),
+        ('{ $.event="a"&&$.step="b" }', '{"event": "a", "step": "b"}', True),
+        ('{ $.event = "a && b" }', '{"event": "a && b"}', True),
+        ("{ $.records = 5 }", '{"records": 5}', True),
         ("{ $.records = 5 }", '{"records": "5"}', False),
-        ("{ $.a.b[1] = 2 }", '{"a": {"b": [1, 2]}}', True),
-        ("{ $.ok IS TRUE }", '{"ok": true}', True),
-        ("{ $.gone NOT EXISTS }", "{}", True),
+        ("{ $.ok = 1 }", '{"ok": true}', False),
+        ('{ $.a.b = "x" }', '{"a": {"b": "x"}}', True),
         ('{ $.event = "x" }', "not json", False),
     ],
 )
@@ -128,7 +123,10 @@ def test_patterns(pattern, message, expected):
     assert compile_pattern(pattern)(message) is expected
 
 
-@pytest.mark.parametrize("pattern", ["{ $.a > x }", "[ip, user]", "{ $.a = 1", "{ a = 1 }"])
-def test_patterns_rejected(pattern):
-    with pytest.raises(PatternError):
+@pytest.mark.parametrize(
+    "pattern",
+    ["ERROR", "{ $.a > 1 }", '{ $.a = "n2n.*" }', '{ $.a = "x" || $.b = "y" }', "{ $.a = 1"],
+)
+def test_patterns_the_kit_does_not_use_are_refused(pattern):
+    with pytest.raises(PatternError, match="not supported locally"):
         compile_pattern(pattern)

@@ -12,8 +12,7 @@ import pytest
 from pipeline.local.batch.engine import BatchEngine
 from pipeline.local.batch.models import DEPENDENT_FAILED_REASON, TIMEOUT_REASON
 from pipeline.local.logs.client import LogsClient
-
-from .test_batch_support import (
+from tests.local.batch.support import (
     add_queue,
     children,
     local_batch,
@@ -239,7 +238,9 @@ def test_environment_and_path_mapping(batch, n2n_home):
     seen = json.loads(events[0]["message"])
     assert seen["EFS_MOUNT"] == str(n2n_home / "efs" / "fs-9" / "data")
     assert seen["DATA"] == str(n2n_home / "efs" / "fs-9" / "data" / "run" / "1")
-    assert seen["EGRESS_URL"] == f"file://{n2n_home}/s3/out/x/"
+    assert seen["EGRESS_URL"] == "s3://out/x/"
+    assert seen["N2N_CLIENT_FACTORY"] == "pipeline.local.worker_clients:environment_clients"
+    assert seen["N2N_HOME"] == str(n2n_home)
     assert seen["PLAIN"] == "value" and seen["OVERRIDDEN"] == "new"
     assert seen["AWS_BATCH_JOB_ID"] == f"{job_id}:1"
     assert seen["AWS_BATCH_JOB_ARRAY_INDEX"] == "1"

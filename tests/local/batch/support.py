@@ -1,5 +1,5 @@
 """Shared helpers of the Batch and Logs tests: a local client, registrations, an engine
-running in a thread, waiting, and validation of responses against botocore's model."""
+running in a thread, waiting."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import boto3
-from botocore.stub import Stubber
 
 from pipeline.local.batch import client as batch_module
 from pipeline.local.batch.client import BatchClient
@@ -126,10 +123,3 @@ def children(client: BatchClient, job_id: str, size: int) -> list[dict]:
         for start in range(0, size, 100)
         for job in client.describe_jobs(jobs=ids[start : start + 100])["jobs"]
     ]
-
-
-def assert_shape(service: str, operation: str, response: dict) -> None:
-    """Raise unless ``response`` fits botocore's output shape of ``operation``."""
-    stubber = Stubber(boto3.client(service, region_name="us-east-1"))
-    body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
-    stubber.add_response(operation, body)

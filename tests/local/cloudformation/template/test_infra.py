@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.local.cloudformation.template import ResolvedStack, load_template, resolve_stack
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
+TEMPLATE = Path(__file__).resolve().parents[4] / "infra" / "template.yaml"
 pytestmark = pytest.mark.skipif(not TEMPLATE.exists(), reason="infra/template.yaml is absent")
 
 # Values for the parameters the template may declare without a default.

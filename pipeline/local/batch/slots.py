@@ -74,7 +74,7 @@ def _max_vcpus(doc: dict[str, Any]) -> float:
     return math.inf if value is None else float(value)
 
 
-class Capacity:
+class Slots:
     """The compute environments and queues as registered, with their live usage."""
 
     def __init__(self, max_workers: int) -> None:

@@ -15,8 +15,8 @@ from botocore.paginate import Paginator
 from botocore.validate import validate_parameters
 from botocore.waiter import create_waiter_with_client
 
-LOCAL_REGION = "us-east-1"
-LOCAL_ACCOUNT = "000000000000"
+from pipeline.local.core import arns
+from pipeline.local.core.paging import InvalidToken, page
 
 
 @functools.cache
@@ -40,8 +40,10 @@ class LocalClient:
     as snake_case methods taking the API's keyword arguments."""
 
     service_name = ""
+    invalid_token_code = "InvalidParameterException"
+    """The error code the service documents for a ``nextToken`` it did not hand out."""
 
-    def __init__(self, home: Path, region: str = LOCAL_REGION) -> None:
+    def __init__(self, home: Path, region: str = arns.DEFAULT_REGION) -> None:
         self.home = Path(home)
         self.region = region
         model = service_model(self.service_name)
@@ -64,11 +66,19 @@ class LocalClient:
 
     def arn(self, service: str, resource: str) -> str:
         """An ARN in the local account and region."""
-        return f"arn:aws:{service}:{self.region}:{LOCAL_ACCOUNT}:{resource}"
+        return arns.arn(service, self.region, resource)
 
-    def can_paginate(self, operation_name: str) -> bool:
-        """Whether botocore has a paginator for ``operation_name`` (snake_case)."""
-        return self._operation(operation_name) in self._paginators()
+    def page(
+        self, operation: str, items: list, token: str | None, size: int
+    ) -> tuple[list, dict[str, str]]:
+        """One page of ``items`` and the ``nextToken`` entry when more remain; a token this
+        client did not hand out is the service's modeled error, as on AWS."""
+        try:
+            return page(items, token, size)
+        except InvalidToken:
+            raise self.error(
+                operation, self.invalid_token_code, f"Invalid nextToken: {token!r}."
+            ) from None
 
     def get_paginator(self, operation_name: str) -> Paginator:
         """A botocore Paginator over this client's method, with the real paging config."""

@@ -13,9 +13,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ParamValidationError
 
-from pipeline.local.clients.base import service_model
-from pipeline.local.lambdas import LambdaFailed, LambdaFunctions, invoke
-from pipeline.local.shapes import pascal, to_api
+from pipeline.local.awslambda.functions import LambdaFailed, LambdaFunctions, invoke
+from pipeline.local.core.client import service_model
+from pipeline.local.core.shapes import pascal, to_api
 from pipeline.local.stepfunctions.asl import TaskFailed, UnsupportedDefinition, validate_definition
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"

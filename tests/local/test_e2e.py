@@ -12,9 +12,11 @@ from collections import Counter
 
 import pytest
 
+from pipeline.local.runner import runner_pid
 from pipeline.runs import run_state
 from pipeline.runs.results import id_counts, run_summary
-from tests.local.e2e import assert_aws_shape, busy_worker, stop_runner
+from tests.local.e2e import busy_worker, stop_runner, wait_until
+from tests.shapes import assert_aws_shape
 
 
 def assert_every_id_once(stack, workflow_id, id_count):
@@ -134,20 +136,56 @@ def test_a_killed_worker_process_fails_its_attempt_and_the_run_goes_on(local_sta
     assert_every_id_once(local_stack, state.workflow_id, 40)
 
 
-def test_a_dead_runner_fails_its_execution_on_the_next_read(local_stack):
+def test_a_dead_runner_fails_its_execution_once_the_next_runner_starts(local_stack):
+    arn = local_stack.start(id_count=40, ids_per_node=4, work={"compute_ms_per_id": 200})
+    deadline = time.monotonic() + 30
+    while not run_state(local_stack.conn, arn).jobs and time.monotonic() < deadline:
+        time.sleep(0.05)
+    dead = runner_pid(local_stack.home)
+    stop_runner(local_stack.home)
+    sfn = local_stack.conn.sfn
+    described = wait_until(
+        lambda: sfn.describe_execution(executionArn=arn),
+        lambda found: found["status"] != "RUNNING",
+    )
+    assert described["status"] == "FAILED"
+    assert described["cause"] == (
+        f"The local runner (pid {dead}) stopped before the execution finished: "
+        "start the execution again."
+    )
+    job_ids = list(run_state(local_stack.conn, arn).jobs.values())
+    wait_until(
+        lambda: local_stack.conn.batch.describe_jobs(jobs=job_ids)["jobs"],
+        lambda jobs: all(job["status"] in ("FAILED", "SUCCEEDED") for job in jobs),
+    )
+
+
+def test_reading_an_execution_of_a_dead_runner_changes_nothing(local_stack, monkeypatch):
+    """describe/list only read (and ask for a runner): the execution stays as stored."""
+    from pipeline.local import local_client
+    from pipeline.local.stepfunctions import client as sfn_client
+    from pipeline.local.stepfunctions.executions import Executions
+
+    asked = []
     arn = local_stack.start(id_count=40, ids_per_node=4, work={"compute_ms_per_id": 200})
     deadline = time.monotonic() + 30
     while not run_state(local_stack.conn, arn).jobs and time.monotonic() < deadline:
         time.sleep(0.05)
     stop_runner(local_stack.home)
-    described = local_stack.conn.sfn.describe_execution(executionArn=arn)
-    assert described["status"] == "FAILED"
-    assert "runner" in described["cause"] and "start the execution again" in described["cause"]
-    time.sleep(1)
-    jobs = local_stack.conn.batch.describe_jobs(
-        jobs=list(run_state(local_stack.conn, arn).jobs.values())
-    )
-    assert all(job["status"] in ("FAILED", "SUCCEEDED") for job in jobs["jobs"])
+    executions = Executions(local_stack.home)
+    before = executions.get(arn)
+    history = executions.history(arn)
+    assert before.status == "RUNNING"
+    monkeypatch.setattr(sfn_client, "ensure_runner", asked.append)
+    client = local_client("stepfunctions", local_stack.home)
+    described = client.describe_execution(executionArn=arn)
+    listed = client.list_executions(stateMachineArn=before.state_machine_arn)
+    client.get_execution_history(executionArn=arn)
+    assert asked == [local_stack.home, local_stack.home]
+    assert described["status"] == "RUNNING"
+    assert [e["status"] for e in listed["executions"] if e["executionArn"] == arn] == ["RUNNING"]
+    assert executions.get(arn) == before
+    assert executions.history(arn) == history
 
 
 @pytest.fixture

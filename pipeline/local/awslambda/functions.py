@@ -19,7 +19,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from pipeline.local.store import open_db
+from pipeline.local.core.arns import DEFAULT_REGION, region_of
+from pipeline.local.core.db import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
@@ -57,11 +58,11 @@ class LambdaFunctions:
     """The registry of local functions under ``home``."""
 
     def __init__(self, home: Path) -> None:
-        self.db = open_db(home, "lambda", SCHEMA)
+        self.db = Database(home, "lambda", SCHEMA)
 
     def put(self, function: LocalFunction) -> None:
         """Create or replace a function."""
-        with self.db:
+        with self.db.transaction():
             self.db.execute(
                 "INSERT OR REPLACE INTO functions VALUES (?, ?, ?, ?, ?)",
                 (
@@ -75,7 +76,7 @@ class LambdaFunctions:
 
     def delete(self, name: str) -> None:
         """Remove a function."""
-        with self.db:
+        with self.db.transaction():
             self.db.execute("DELETE FROM functions WHERE name = ?", (name,))
 
     def get(self, name_or_arn: str) -> LocalFunction | None:
@@ -112,6 +113,17 @@ def _context(function: LocalFunction) -> SimpleNamespace:
     )
 
 
+def _reserved_environment(function: LocalFunction) -> dict[str, str]:
+    """What Lambda sets for every function: its region and name
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime)."""
+    region = region_of(function.arn) or DEFAULT_REGION
+    return {
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+    }
+
+
 def _with_environment(environment: Mapping[str, str], call):
     with _ENVIRON_LOCK:
         saved = {name: os.environ.get(name) for name in environment}
@@ -132,7 +144,8 @@ def invoke(function: LocalFunction, payload: Any) -> Any:
     context = _context(function)
     try:
         handler = _resolve_handler(function.handler)
-        result = _with_environment(function.environment, lambda: handler(event, context))
+        environment = {**_reserved_environment(function), **function.environment}
+        result = _with_environment(environment, lambda: handler(event, context))
         return json.loads(json.dumps(result))
     except Exception as error:  # every handler error becomes Lambda's error payload
         cause = {

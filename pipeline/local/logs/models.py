@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.local.batch.models import now_ms
-from pipeline.local.store import open_db
+from pipeline.local.core.clock import now_ms
+from pipeline.local.core.db import Database, open_db
 
 LOGS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_groups (
@@ -63,6 +63,11 @@ class Event:
 def open_logs_db(home: Path) -> sqlite3.Connection:
     """A connection to the home's log tables."""
     return open_db(home, "logs", LOGS_SCHEMA)
+
+
+def logs_database(home: Path) -> Database:
+    """The home's log tables for the logs client (one connection per thread)."""
+    return Database(home, "logs", LOGS_SCHEMA)
 
 
 def append_streams(connection: sqlite3.Connection, logs: Iterable[StreamLog]) -> None:

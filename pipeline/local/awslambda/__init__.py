@@ -1,0 +1,1 @@
+"""The local stand-in for AWS Lambda: the template's functions, called in-process."""
