@@ -19,7 +19,13 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, ScalarFormatter
+from matplotlib.ticker import (
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    ScalarFormatter,
+)
 
 from pipeline.analysis.metrics import finished_curve, lag, mean_running
 from pipeline.analysis.model import AT_MEASURED_SLOTS, MEASURED, MODEL
@@ -326,7 +332,9 @@ def capacity_figure(table: pd.DataFrame) -> Figure:
     # that row out), so its dependency's curve has a point at every setting.
     model = table[table["source"] == MODEL]
     at_measured = table[table["source"] == AT_MEASURED_SLOTS]
-    if at_measured.merge(model, on=["dependency", "max_vcpus"]).empty:
+    point = at_measured.iloc[0]
+    same_setting = model[model["max_vcpus"] == point["max_vcpus"]]
+    if len(same_setting) and not (same_setting["dependency"] == point["dependency"]).any():
         model = pd.concat([model, at_measured]).sort_values("max_vcpus", kind="stable")
     measured = table[table["source"] == MEASURED].iloc[0]
     for axes, column, scale in ((time_axes, "makespan_s", size), (cost_axes, "held_usd", 1.0)):
@@ -346,8 +354,9 @@ def capacity_figure(table: pd.DataFrame) -> Figure:
         axes.xaxis.set_major_formatter(ScalarFormatter())
         axes.grid(alpha=STYLE["grid_alpha"])
     time_axes.set_yscale("log")
+    time_axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     time_axes.yaxis.set_major_formatter(PLAIN_NUMBER)
-    time_axes.yaxis.set_minor_formatter(PLAIN_NUMBER)
+    time_axes.yaxis.set_minor_formatter(NullFormatter())
     time_axes.set_xlabel("MaxVcpus per step")
     time_axes.set_ylabel(f"makespan ({unit}, log scale)")
     time_axes.set_title("Modelled makespan")

@@ -135,6 +135,10 @@ def test_capacity_curves_keep_the_setting_the_measured_run_stands_for() -> None:
     lines = {line.get_label(): line for line in time_axes.get_lines()}
     assert list(lines["BARRIER"].get_xdata()) == [1, 2, 4]
     assert list(lines["BARRIER"].get_ydata()) == [19, 11, 9]
+    # Measured at MaxVcpus 2, asked for 1 and 4 only: the curves keep to the settings asked.
+    time_axes, _ = capacity_figure(what_if(measured, [1, 4])).axes
+    lines = {line.get_label(): line for line in time_axes.get_lines()}
+    assert list(lines["BARRIER"].get_xdata()) == [1, 4]
 
 
 def test_save_figures_writes_png_and_svg_of_each(tmp_path) -> None:
