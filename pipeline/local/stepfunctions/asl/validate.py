@@ -34,6 +34,10 @@ FIELDS: dict[str, set[str]] = {
     | {"Iterator", "ItemProcessor"},
 }
 _COMMON = {"Type", "Comment", "QueryLanguage"}
+# The top level may also have TimeoutSeconds: accepted, but not enforced locally: waits run
+# compressed (the interpreter's time_scale), so an execution's age in local seconds says
+# nothing about its age on AWS. The template's own deadline is kept all the same: its watch
+# Lambda, run in-process, stops a run that outlives RunTimeoutSeconds of real time.
 _MACHINE_FIELDS = {"StartAt", "States", "Comment", "Version", "QueryLanguage"}
 _RETRIER_FIELDS = {
     "ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds",
@@ -82,7 +86,9 @@ def validate_definition(definition: dict, supports_resource: Callable[[str], boo
     """Reject at deploy time anything the interpreter cannot run (unknown state type, unknown
     field, unknown intrinsic, a Task resource ``supports_resource`` rejects, a Next that does
     not exist, no StartAt...) with UnsupportedDefinition naming the state."""
-    _check_machine(definition, supports_resource, "The state machine")
+    _check_machine(
+        definition, supports_resource, "The state machine", frozenset({"TimeoutSeconds"})
+    )
 
 
 def _reject(subject: str, problem: _Problem) -> UnsupportedDefinition:
@@ -102,6 +108,10 @@ def _check_machine(
         states = machine.get("States")
         if not isinstance(states, dict) or not states:
             raise _Problem("has no States", "define at least one state")
+        if "TimeoutSeconds" in machine and not _positive_int(machine["TimeoutSeconds"]):
+            raise _Problem(
+                f"has TimeoutSeconds {machine['TimeoutSeconds']!r}", "use a positive integer"
+            )
         if machine.get("StartAt") not in states:
             raise _Problem(
                 f"has StartAt {machine.get('StartAt')!r}", "it must name one of its States"
