@@ -8,7 +8,10 @@ the local engine, which runs in a thread of the same process.
 
 Two lock files: runners compete for ``runner.lock`` (one runner per home), and a live
 runner holds a shared lock on ``runner.alive`` that anyone may test without getting in a
-starting runner's way. A new runner first fails the executions a dead runner left RUNNING.
+starting runner's way (the runner waits for it, never gives up on it). A new runner first
+fails the executions a dead runner left RUNNING. A runner says in ``runner.log`` why it
+starts and why it leaves; a runner that could not start fails the executions waiting for
+it with one sentence, so nothing waits forever for a runner that will never come.
 ``ensure_runner(home)`` starts one unless one is alive; ``serve(home, stop)`` is the
 runner's body (tests may run it in a thread).
 """
@@ -19,10 +22,12 @@ import argparse
 import fcntl
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +37,7 @@ from pipeline import clients
 from pipeline.local import local_client
 from pipeline.local.batch.engine import BatchEngine
 from pipeline.local.core.arns import DEFAULT_REGION, region_of
+from pipeline.local.core.clock import now_ms
 from pipeline.local.stepfunctions.asl import ExecutionAborted, ExecutionFailed, Interpreter
 from pipeline.local.stepfunctions.executions import RUNNER_DIED, ExecutionRecord, Executions
 from pipeline.local.stepfunctions.integrations import Integrations
@@ -43,6 +49,10 @@ IDLE_EXIT_S = 30.0
 """How long an idle runner lingers before it exits (``N2N_RUNNER_IDLE_S`` overrides)."""
 POLL_S = 0.05
 START_TIMEOUT_S = 10.0
+"""How long ``ensure_runner`` waits for a new runner to come up before it returns (the
+runner may still come up later; a runner that exits without serving fails the waiting
+executions)."""
+LOG_TAIL_CHARS = 400
 
 
 def _lock(path: Path, mode: int) -> IO[str] | None:
@@ -73,24 +83,77 @@ def runner_alive(home: Path) -> bool:
     return False
 
 
+def log(message: str) -> None:
+    """One line in ``runner.log`` (the runner's stderr): when, which runner, what."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    print(f"{stamp} runner {os.getpid()}: {message}", file=sys.stderr, flush=True)
+
+
 def ensure_runner(home: Path) -> None:
-    """Start a detached runner for ``home`` unless one is running."""
+    """Start a detached runner for ``home`` unless one is running.
+
+    The child is reaped by a daemon thread (no ``<defunct>`` runner under a notebook
+    kernel). A runner that exits without ever serving while executions wait for one
+    fails them with the reason (see :func:`fail_waiting`)."""
     home = Path(home)
     if runner_alive(home):
         return
-    log = open(home / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child process
-    with log:
-        subprocess.Popen(
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / LOG_FILE
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(
             [sys.executable, "-m", "pipeline.local.runner", "--home", str(home)],
             stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
+            stdout=log_file,
+            stderr=log_file,
             start_new_session=True,
             close_fds=True,
         )
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not runner_alive(home) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    started = threading.Event()
+    threading.Thread(
+        target=_reap, args=(home, process, started), name="n2n-runner-reaper", daemon=True
+    ).start()
+    started.wait(START_TIMEOUT_S)
+
+
+def _reap(home: Path, process: subprocess.Popen, started: threading.Event) -> None:
+    """Wait for the runner child (so it never stays a zombie), setting ``started`` once a
+    runner serves ``home``; if the child failed and no runner serves, fail what waits."""
+    while process.poll() is None and not started.is_set():
+        if runner_alive(home):
+            started.set()
+        else:
+            time.sleep(POLL_S)
+    process.wait()
+    exited_ms = now_ms()
+    started.set()
+    if process.returncode and not runner_alive(home):
+        fail_waiting(home, f"exited with status {process.returncode}", exited_ms)
+
+
+def fail_waiting(home: Path, what: str, before_ms: int) -> list[str]:
+    """Fail the executions started before ``before_ms`` that no runner claimed, because
+    the runner meant for them ``what``; return their ARNs."""
+    tail = _log_tail(Path(home) / LOG_FILE)
+    cause = (
+        f"The local runner for {home} {what} before it claimed the execution"
+        f"{f' ({tail})' if tail else ''}: see {Path(home) / LOG_FILE}, then start the "
+        "execution again."
+    )
+    executions = Executions(home)
+    return [
+        arn
+        for arn in executions.unclaimed()
+        if executions.fail_unclaimed(arn, RUNNER_DIED, cause, before_ms)
+    ]
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1][-LOG_TAIL_CHARS:] if lines else ""
 
 
 @dataclass
@@ -131,14 +194,15 @@ class Runner:
         self.fail_orphans()
         try:
             while not stop.wait(POLL_S):
-                self._claim(pid)
-                for arn in self.executions.stop_requested(pid):
-                    if arn in self.running:
-                        self.running[arn].stop.set()
-                self.running = {a: r for a, r in self.running.items() if r.thread.is_alive()}
-                if self.running or self.has_pending_work():
+                try:
+                    busy = self._poll(pid)
+                except sqlite3.OperationalError:  # e.g. locked or full: retried next poll
+                    log(f"poll failed, retrying:\n{traceback.format_exc()}")
+                    busy = True
+                if busy:
                     idle_since = time.monotonic()
                 elif idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
+                    log(f"idle for {idle_exit_s:g} s, leaving")
                     break
         finally:
             for running in self.running.values():
@@ -148,6 +212,15 @@ class Runner:
             engine_stop.set()
             engine.join(timeout=30)
             clients.set_client_factory(None)
+
+    def _poll(self, pid: int) -> bool:
+        """Claim new executions and pass stop requests on; whether anything runs or waits."""
+        self._claim(pid)
+        for arn in self.executions.stop_requested(pid):
+            if arn in self.running:
+                self.running[arn].stop.set()
+        self.running = {a: r for a, r in self.running.items() if r.thread.is_alive()}
+        return bool(self.running) or self.has_pending_work()
 
     def fail_orphans(self) -> None:
         """Fail the executions a dead runner left RUNNING and terminate their jobs.
@@ -224,7 +297,10 @@ def serve(home: Path, stop: threading.Event, idle_exit_s: float | None = IDLE_EX
     while True:
         lock = _lock(home / LOCK_FILE, fcntl.LOCK_EX | fcntl.LOCK_NB)
         if lock is None:
+            if runner is None:
+                log(f"runner {runner_pid(home)} holds {home / LOCK_FILE}: leaving it the work")
             return runner is not None
+        log(f"serving {home}")
         with lock:
             lock.seek(0)
             lock.truncate()
@@ -234,7 +310,9 @@ def serve(home: Path, stop: threading.Event, idle_exit_s: float | None = IDLE_EX
                 runner = runner or Runner(home)
                 runner.serve(stop, idle_exit_s=idle_exit_s)
         if stop.is_set() or not runner.has_pending_work():
+            log("stopped" if stop.is_set() else "nothing left to do, exiting")
             return True
+        log("work arrived while leaving: serving again")
 
 
 def main(argv: list[str] | None = None) -> int:
