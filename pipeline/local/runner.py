@@ -35,6 +35,7 @@ from typing import IO
 
 from pipeline import clients
 from pipeline.local import local_client
+from pipeline.local.awslambda.environments import Environments
 from pipeline.local.batch.engine import BatchEngine
 from pipeline.local.core.arns import DEFAULT_REGION, region_of
 from pipeline.local.core.clock import now_ms
@@ -171,6 +172,7 @@ class Runner:
         self.home = Path(home)
         self.executions = Executions(self.home)
         self.engine = BatchEngine(self.home)
+        self.lambdas = Environments(self.home)
         self.running: dict[str, RunningExecution] = {}
 
     def client(self, service: str, region: str | None = None):
@@ -209,6 +211,7 @@ class Runner:
                 running.stop.set()
             for running in self.running.values():
                 running.thread.join(timeout=10)
+            self.lambdas.close()
             engine_stop.set()
             engine.join(timeout=30)
             clients.set_client_factory(None)
@@ -267,7 +270,9 @@ class Runner:
         }
         interpreter = Interpreter(
             json.loads(machine.definition),
-            Integrations(self.home, batch, lambda job: self.executions.add_job(arn, job)),
+            Integrations(
+                self.home, batch, lambda job: self.executions.add_job(arn, job), self.lambdas
+            ),
             context=context,
             record=lambda kind, details: self.executions.record(arn, kind, details),
             time_scale=record.time_scale,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pipeline.connect import connect
 from pipeline.deploy.local import LocalDeployer
+from pipeline.local.batch.pool import WORKER_NICENESS
 from pipeline.local.runner import runner_alive, runner_pid
 from pipeline.runs import RunState, start_run, wait_for_run
 from pipeline.spec import parse_run_input
@@ -85,15 +86,16 @@ def worker_pids(home: Path) -> list[int]:
 
 
 def busy_worker(home: Path, timeout_s: float = 30) -> int:
-    """A worker process that is running a child right now (its CPU state is R)."""
+    """A Batch worker process that is running a child right now (its CPU state is R; its
+    niceness tells it from a Lambda environment, forked from the same server)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for pid in worker_pids(home):
             try:
-                state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if state == "R":
+            if fields[0] == "R" and int(fields[16]) == WORKER_NICENESS:
                 return pid
         time.sleep(0.01)
     raise AssertionError("no worker process was busy")
