@@ -19,6 +19,7 @@ runner's body (tests may run it in a thread).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
@@ -33,7 +34,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from pipeline import clients
 from pipeline.local import local_client
 from pipeline.local.awslambda.environments import Environments
 from pipeline.local.batch.engine import BatchEngine
@@ -54,6 +54,9 @@ START_TIMEOUT_S = 10.0
 runner may still come up later; a runner that exits without serving fails the waiting
 executions)."""
 LOG_TAIL_CHARS = 400
+RECORD_RETRY_MAX_S = 5.0
+ENGINE_RESTART_S = 1.0
+"""The least time between two starts of the Batch engine (a full disk may stop it again)."""
 
 
 def _lock(path: Path, mode: int) -> IO[str] | None:
@@ -87,7 +90,8 @@ def runner_alive(home: Path) -> bool:
 def log(message: str) -> None:
     """One line in ``runner.log`` (the runner's stderr): when, which runner, what."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    print(f"{stamp} runner {os.getpid()}: {message}", file=sys.stderr, flush=True)
+    with contextlib.suppress(OSError):  # a full disk must not stop the runner for a log line
+        print(f"{stamp} runner {os.getpid()}: {message}", file=sys.stderr, flush=True)
 
 
 def ensure_runner(home: Path) -> None:
@@ -176,10 +180,8 @@ class Runner:
         self.running: dict[str, RunningExecution] = {}
 
     def client(self, service: str, region: str | None = None):
-        """A local client for the code running inside this runner: in ``region``, else in
-        the region a Lambda handler runs in (``AWS_REGION``, as Lambda sets it)."""
-        region = region or os.environ.get("AWS_REGION") or DEFAULT_REGION
-        return local_client(service, self.home, region)
+        """A local client of this home in ``region`` (the default region when None)."""
+        return local_client(service, self.home, region or DEFAULT_REGION)
 
     def has_pending_work(self) -> bool:
         """Whether an execution waits to be claimed or a Batch job can still change."""
@@ -187,15 +189,13 @@ class Runner:
 
     def serve(self, stop: threading.Event, idle_exit_s: float | None) -> None:
         """Run until ``stop`` is set or nothing happened for ``idle_exit_s`` seconds."""
-        clients.set_client_factory(self.client)
-        engine_stop = threading.Event()
-        engine = threading.Thread(target=self.engine.run, args=(engine_stop,), daemon=True)
-        engine.start()
+        self._start_engine()
         idle_since = time.monotonic()
         pid = os.getpid()
         self.fail_orphans()
         try:
             while not stop.wait(POLL_S):
+                self._keep_engine_running()
                 try:
                     busy = self._poll(pid)
                 except sqlite3.OperationalError:  # e.g. locked or full: retried next poll
@@ -212,9 +212,28 @@ class Runner:
             for running in self.running.values():
                 running.thread.join(timeout=10)
             self.lambdas.close()
-            engine_stop.set()
-            engine.join(timeout=30)
-            clients.set_client_factory(None)
+            self._engine_stop.set()
+            self._engine_thread.join(timeout=30)
+
+    def _start_engine(self) -> None:
+        self._engine_stop = threading.Event()
+        self._engine_thread = threading.Thread(
+            target=self.engine.run, args=(self._engine_stop,), name="batch-engine", daemon=True
+        )
+        self._engine_thread.start()
+        self._engine_started = time.monotonic()
+
+    def _keep_engine_running(self) -> None:
+        """Start a new Batch engine when the engine thread died (its traceback is in the
+        log; a full disk, say): it reloads the unfinished jobs, whose running attempts
+        failed with the old engine as on a host termination."""
+        if self._engine_thread.is_alive() or self._engine_stop.is_set():
+            return
+        if time.monotonic() - self._engine_started < ENGINE_RESTART_S:
+            return
+        log("the Batch engine stopped (traceback above): starting a new one")
+        self.engine = BatchEngine(self.home)
+        self._start_engine()
 
     def _poll(self, pid: int) -> bool:
         """Claim new executions and pass stop requests on; whether anything runs or waits."""
@@ -281,13 +300,35 @@ class Runner:
         try:
             output = interpreter.run(execution_input)
         except ExecutionFailed as failure:
-            self.executions.finish(arn, "FAILED", error=failure.error, cause=failure.cause)
+            ending = {"status": "FAILED", "error": failure.error, "cause": failure.cause}
         except ExecutionAborted:
             self.executions.terminate_jobs(arn, batch)
+            return
+        except sqlite3.OperationalError as error:  # the disk under N2N_HOME is full, say
+            cause = (
+                f"The local backend could not record the execution in {self.home} ({error}): "
+                "free space there, then rerun it."
+            )
+            ending = {"status": "FAILED", "error": RUNNER_DIED, "cause": cause}
         except Exception as error:  # a bug must end the execution, never leave it RUNNING
-            self.executions.finish(arn, "FAILED", error=RUNNER_DIED, cause=repr(error))
+            ending = {"status": "FAILED", "error": RUNNER_DIED, "cause": repr(error)}
         else:
-            self.executions.finish(arn, "SUCCEEDED", output=json.dumps(output))
+            ending = {"status": "SUCCEEDED", "output": json.dumps(output)}
+        self._record_end(arn, **ending)
+
+    def _record_end(self, arn: str, status: str, **details: str) -> None:
+        """Record how the execution ended, retrying while SQLite refuses the write (a full
+        disk): an execution whose thread is done never stays RUNNING under a live runner."""
+        delay = POLL_S
+        while True:
+            try:
+                self.executions.finish(arn, status, **details)
+                return
+            except sqlite3.OperationalError as error:
+                if delay == POLL_S:
+                    log(f"cannot record the end of {arn} ({error}): retrying until it can")
+                time.sleep(delay)
+                delay = min(delay * 2, RECORD_RETRY_MAX_S)
 
 
 def serve(home: Path, stop: threading.Event, idle_exit_s: float | None = IDLE_EXIT_S) -> bool:
@@ -303,7 +344,7 @@ def serve(home: Path, stop: threading.Event, idle_exit_s: float | None = IDLE_EX
         lock = _lock(home / LOCK_FILE, fcntl.LOCK_EX | fcntl.LOCK_NB)
         if lock is None:
             if runner is None:
-                log(f"runner {runner_pid(home)} holds {home / LOCK_FILE}: leaving it the work")
+                log(f"another runner holds {home / LOCK_FILE}: leaving it the work")
             return runner is not None
         log(f"serving {home}")
         with lock:

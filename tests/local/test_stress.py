@@ -19,7 +19,7 @@ from tests.local.e2e import LocalStack, stop_runner, wait_until
 
 EXECUTIONS = 50
 THREADS = 4
-ROUNDS = 5
+ROUNDS = 2
 IDS = 6
 RUN = {"id_count": IDS, "ids_per_node": 3}
 BURNERS = 2
