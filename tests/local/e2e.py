@@ -54,6 +54,15 @@ class LocalStack:
         return sorted(found, key=lambda job: job["arrayProperties"]["index"])
 
 
+def private_stack(monkeypatch, home: Path, idle_s: str, **parameters: str) -> LocalStack:
+    """A stack deployed on ``home`` with N2N_HOME pointing at it, the runner leaving after
+    ``idle_s`` idle seconds and the test time scale."""
+    monkeypatch.setenv("N2N_RUNNER_IDLE_S", idle_s)
+    monkeypatch.setenv("N2N_TIME_SCALE", TEST_ENVIRONMENT["N2N_TIME_SCALE"])
+    monkeypatch.setenv("N2N_HOME", str(home))
+    return LocalStack(home, **parameters)
+
+
 def wait_until(read, done, timeout_s: float = 60, poll_s: float = 0.05):
     """Call ``read`` until ``done(value)``; fail with the last value after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s

@@ -16,7 +16,7 @@ from pipeline.local.runner import runner_pid
 from pipeline.runs import run_state
 from pipeline.runs.rerun import missing_indices, rerun_missing
 from pipeline.runs.results import id_counts
-from tests.local.e2e import LocalStack, busy_worker, stop_runner, wait_until
+from tests.local.e2e import LocalStack, busy_worker, private_stack, stop_runner, wait_until
 
 IDS = 40
 NODES = 10
@@ -25,13 +25,9 @@ NODES = 10
 @pytest.fixture
 def one_attempt(tmp_path, monkeypatch):
     """A stack whose children get one attempt, on a private home."""
-    monkeypatch.setenv("N2N_RUNNER_IDLE_S", "5")
-    monkeypatch.setenv("N2N_TIME_SCALE", "0.002")
-    home = tmp_path / "faults"
-    monkeypatch.setenv("N2N_HOME", str(home))
-    stack = LocalStack(home, RetryAttempts="1")
+    stack = private_stack(monkeypatch, tmp_path / "faults", "5", RetryAttempts="1")
     yield stack
-    stop_runner(home)
+    stop_runner(stack.home)
 
 
 def ended(stack: LocalStack, arn: str, timeout_s: float = 120) -> dict:
@@ -101,11 +97,8 @@ def small_disk(tmp_path):
 
 
 def test_a_full_disk_fails_the_run_in_one_sentence_and_rerun_recovers(small_disk, monkeypatch):
-    monkeypatch.setenv("N2N_RUNNER_IDLE_S", "5")
-    monkeypatch.setenv("N2N_TIME_SCALE", "0.002")
     home = small_disk / "home"
-    monkeypatch.setenv("N2N_HOME", str(home))
-    stack = LocalStack(home, RetryAttempts="1")
+    stack = private_stack(monkeypatch, home, "5", RetryAttempts="1")
     filler = small_disk / "filler"
     try:
         filler.write_bytes(b"\0" * (shutil.disk_usage(home).free - 2_500_000))

@@ -15,7 +15,7 @@ from pipeline.local.runner import runner_alive, runner_pid
 from pipeline.local.stepfunctions.executions import Executions
 from pipeline.runs import run_state
 from pipeline.runs.results import id_counts
-from tests.local.e2e import LocalStack, stop_runner, wait_until
+from tests.local.e2e import LocalStack, private_stack, stop_runner, wait_until
 
 EXECUTIONS = 50
 THREADS = 4
@@ -40,13 +40,9 @@ def burners():
 @pytest.fixture
 def eager_stack(tmp_path, monkeypatch):
     """A stack whose runner leaves as soon as it is idle (and so restarts often)."""
-    monkeypatch.setenv("N2N_RUNNER_IDLE_S", "0.01")
-    monkeypatch.setenv("N2N_TIME_SCALE", "0.002")
-    home = tmp_path / "eager"
-    monkeypatch.setenv("N2N_HOME", str(home))
-    stack = LocalStack(home)
+    stack = private_stack(monkeypatch, tmp_path / "eager", "0.01")
     yield stack
-    stop_runner(home)
+    stop_runner(stack.home)
 
 
 def start_from_threads(stack: LocalStack, names: list[str]) -> dict[str, str]:
