@@ -2,9 +2,10 @@
 engine and the state machine executions, and outlives the notebook cell or CLI call
 that started them.
 
-Each execution runs the interpreter in its own thread, with the template's Lambdas called
-in-process (their boto3 clients routed to the local backend) and Batch jobs submitted to
-the local engine, which runs in a thread of the same process.
+Each execution runs the interpreter in its own thread, with the template's Lambdas run in
+their execution environments (:mod:`pipeline.local.awslambda.environments`, their boto3
+clients routed to the local backend) and Batch jobs submitted to the local engine, which
+runs in a thread of the same process.
 
 Two lock files: runners compete for ``runner.lock`` (one runner per home), and a live
 runner holds a shared lock on ``runner.alive`` that anyone may test without getting in a
