@@ -11,10 +11,11 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint unit install tools clean
 
-# The five notebooks on the local backend, small sizes; prints the folder of executed
+# The notebooks on the local backend, small sizes; children wait about 100 ms on I/O per
+# step, skewed, so the N_TO_N fade and its gain show. Prints the folder of executed
 # notebooks (.ipynb and .html) and figures under runs/.
 demo: $(STAMP)
-	$(BIN)/n2n notebooks run -p id_count 2000 -p ids_per_node 20
+	$(BIN)/n2n notebooks run -p id_count 2000 -p ids_per_node 20 -p work '{io_ms_per_id: 5, skew: 1.0}'
 
 test: lint unit
 
@@ -37,13 +38,15 @@ $(SAGEMAKER_STAMP): $(STAMP)
 		echo skipped > $@; \
 	fi
 
-# Tools whose pins clash with ours (checkov pins its own boto3) live in their own venv.
+# Tools whose pins clash with ours (checkov pins its own boto3) live in their own venv:
+# checkov, and cdk-nag with aws-cdk-lib (CfnInclude; both need Node.js on PATH).
 tools: $(TOOLS_STAMP)
 
 $(TOOLS_STAMP): Makefile
+	@command -v node >/dev/null || { echo "cdk-nag needs Node.js on PATH: install Node.js 20 or newer."; exit 1; }
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
-	$(TOOLS)/bin/python -m pip install --quiet 'checkov>=3.2,<4'
+	$(TOOLS)/bin/python -m pip install --quiet 'checkov>=3.2,<4' 'aws-cdk-lib>=2.170,<3' 'cdk-nag>=2.30,<3'
 	touch $(TOOLS_STAMP)
 
 lint: $(STAMP)

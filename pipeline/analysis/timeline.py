@@ -108,6 +108,10 @@ def _batch_rows(conn: Any, parents: dict[str, dict[str, Any]]) -> list[dict[str,
             )
         else:
             rows.append(_row(step, parent["jobId"], parent))
+    # A live run's children are listed one status at a time: a child that moved on between
+    # two listings appears in both. Statuses are listed in the order they are reached, so
+    # its last row is its latest.
+    rows = list({row["job_id"]: row for row in rows}.values())
     failed = [r["job_id"] for r in rows if r["status"] == "FAILED" and pd.isna(r["attempts"])]
     details = _failed_details(conn.batch, failed)
     for row in rows:
@@ -127,6 +131,11 @@ def _resources(definition: dict[str, Any]) -> dict[str, float]:
     requirements = definition.get("containerProperties", {}).get("resourceRequirements", [])
     values = {item["type"]: float(item["value"]) for item in requirements}
     return {"vcpus": values.get("VCPU", np.nan), "memory_mib": values.get("MEMORY", np.nan)}
+
+
+def _size(parent: dict[str, Any]) -> int:
+    """Children of a step's job: its array size, or 1 for a plain job."""
+    return int(parent.get("arrayProperties", {}).get("size") or 1)
 
 
 def _log_group(definitions: dict[str, dict[str, Any]]) -> str | None:
@@ -180,7 +189,8 @@ def timeline_from(conn: Any, state: RunState) -> pd.DataFrame:
     events = _step_events(conn, group, state, len(frame)) if group else iter(())
     frame = frame.merge(_worker_frame(events), on=["step", "array_index"], how="left")
     succeeded = frame["status"] == "SUCCEEDED"
-    frame["attempts"] = frame["attempts"].fillna(frame["worker_attempt"].where(succeeded).fillna(1))
+    worker_attempt = pd.to_numeric(frame["worker_attempt"], errors="coerce")
+    frame["attempts"] = frame["attempts"].fillna(worker_attempt.where(succeeded).fillna(1))
     for column in TIME_COLUMNS:
         frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
     frame["queue_s"] = (frame["started_at"] - frame["created_at"]).dt.total_seconds()
@@ -195,6 +205,7 @@ def timeline_from(conn: Any, state: RunState) -> pd.DataFrame:
         "status": state.status,
         "input": state.input,
         "resources": {step: _resources(d) for step, d in definitions.items()},
+        "array_size": {step: _size(parent) for step, parent in parents.items()},
     }
     return frame
 
@@ -203,3 +214,9 @@ def build_timeline(conn: Any, execution_arn: str | None = None, stack: str = "n2
     """The timeline of ``execution_arn`` (default: the stack's latest execution)."""
     arn = execution_arn or latest_execution(conn, stack)
     return timeline_from(conn, run_state(conn, arn))
+
+
+def step_names(timeline: pd.DataFrame) -> list[str]:
+    """The timeline's steps in chain order (by ``step_order``)."""
+    order = timeline.groupby("step", sort=False)["step_order"].min().sort_values()
+    return list(order.index)
