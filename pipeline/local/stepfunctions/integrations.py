@@ -13,7 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ParamValidationError
 
-from pipeline.local.awslambda.functions import LambdaFailed, LambdaFunctions, invoke
+from pipeline.local.awslambda.environments import Environments
+from pipeline.local.awslambda.functions import LambdaFailed, LambdaFunctions
 from pipeline.local.core.client import service_model
 from pipeline.local.core.shapes import pascal, to_api
 from pipeline.local.stepfunctions.asl import TaskFailed, UnsupportedDefinition, validate_definition
@@ -29,10 +30,17 @@ SDK_METADATA = {
 class Integrations:
     """The integrations one execution's interpreter calls."""
 
-    def __init__(self, home: Path, batch: Any, on_job: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        home: Path,
+        batch: Any,
+        on_job: Callable[[str], None],
+        environments: Environments,
+    ) -> None:
         self.functions = LambdaFunctions(home)
         self.batch = batch
         self.on_job = on_job
+        self.environments = environments
 
     def __call__(self, resource: str, parameters: Any) -> Any:
         """Run the task ``resource`` with ``parameters``."""
@@ -52,7 +60,7 @@ class Integrations:
         if function is None:
             raise TaskFailed("Lambda.ResourceNotFoundException", f"Function not found: {name}")
         try:
-            return invoke(function, payload)
+            return self.environments.invoke(function, payload)
         except LambdaFailed as failure:
             raise TaskFailed(failure.error, failure.cause) from None
 
