@@ -285,3 +285,31 @@ def build_timeline(
         return jobs_timeline(conn, job_ids)
     arn = execution_arn or latest_execution(conn, stack)
     return timeline_from(conn, run_state(conn, arn))
+
+
+def job_id_list(value: str | Iterable[str] | None) -> list[str]:
+    """Job ids from ``"ID[,ID...]"`` (commas or spaces) or a list of ids."""
+    if not value:
+        return []
+    items = value.replace(",", " ").split() if isinstance(value, str) else value
+    return [item.strip() for item in items if item.strip()]
+
+
+def run_timeline(
+    backend: str = "local",
+    stack: str = "n2n",
+    execution_arn: str = "",
+    job_ids: str | Iterable[str] = "",
+    trace: str = "",
+) -> pd.DataFrame:
+    """The timeline a notebook's parameters name: a trace file (no backend at all), else
+    Batch job ids, else an execution (default: the stack's latest) on ``backend``."""
+    if trace:
+        from pipeline.analysis.trace import trace_timeline
+
+        return trace_timeline(trace)
+    from pipeline.connect import connect
+
+    return build_timeline(
+        connect(backend), execution_arn or None, stack, job_ids=job_id_list(job_ids)
+    )
