@@ -54,25 +54,25 @@ class TraceError(N2NError):
 # -- JSON form of responses ---------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """``value`` as JSON-ready data: datetimes tagged, ``ResponseMetadata`` dropped."""
     if isinstance(value, datetime):
         return {_DATETIME: value.isoformat()}
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k != "ResponseMetadata"}
+        return {k: json_ready(v) for k, v in value.items() if k != "ResponseMetadata"}
     if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
+        return [json_ready(item) for item in value]
     return value
 
 
-def _restored(value: Any) -> Any:
-    """The inverse of :func:`_plain`."""
+def from_json_ready(value: Any) -> Any:
+    """The inverse of :func:`json_ready`."""
     if isinstance(value, dict):
         if set(value) == {_DATETIME}:
             return datetime.fromisoformat(value[_DATETIME])
-        return {k: _restored(v) for k, v in value.items()}
+        return {k: from_json_ready(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_restored(item) for item in value]
+        return [from_json_ready(item) for item in value]
     return value
 
 
@@ -87,7 +87,7 @@ def _key(service: str, operation: str, params: dict[str, Any]) -> str:
             return {k: canonical(v) for k, v in value.items()}
         return value
 
-    return json.dumps([service, operation, canonical(_plain(params))], sort_keys=True)
+    return json.dumps([service, operation, canonical(json_ready(params))], sort_keys=True)
 
 
 # -- recording ------------------------------------------------------------------------------
@@ -100,10 +100,10 @@ class _RecordingPaginator:
         self._calls = calls
 
     def paginate(self, **params: Any) -> Iterator[dict[str, Any]]:
-        entry = {**self._entry, "params": _plain(params), "responses": []}
+        entry = {**self._entry, "params": json_ready(params), "responses": []}
         self._calls.append(entry)
         for page in self._paginator.paginate(**params):
-            entry["responses"].append(_plain(page))
+            entry["responses"].append(json_ready(page))
             yield page
 
 
@@ -128,8 +128,8 @@ class _RecordingClient:
                 {
                     "service": self._service,
                     "operation": name,
-                    "params": _plain(params),
-                    "responses": [_plain(response)],
+                    "params": json_ready(params),
+                    "responses": [json_ready(response)],
                 }
             )
             return response
@@ -226,7 +226,7 @@ class Trace:
                 "export it again."
             )
         responses = queue.popleft() if len(queue) > 1 else queue[0]
-        return _restored(responses)
+        return from_json_ready(responses)
 
     def connection(self) -> ReplayConnection:
         """Clients that answer from this trace."""

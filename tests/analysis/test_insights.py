@@ -49,9 +49,13 @@ def test_one_query_per_step_range_read_once_complete(logs):
     for number, step in enumerate(("procure", "process", "egress")):
         start(stubber, f"q{number}", f'step = "{step}" and index >= 0 and index < 3')
     stubber.add_response("get_query_results", {"status": "Running", "results": []})
-    stubber.add_response("get_query_results", {"status": "Complete", "results": [row("process", 0)]})
+    stubber.add_response(
+        "get_query_results", {"status": "Complete", "results": [row("process", 0)]}
+    )
     stubber.add_response("get_query_results", {"status": "Complete", "results": [row("egress", 0)]})
-    stubber.add_response("get_query_results", {"status": "Complete", "results": [row("procure", 0)]})
+    stubber.add_response(
+        "get_query_results", {"status": "Complete", "results": [row("procure", 0)]}
+    )
     sizes = {"procure": 3, "process": 3, "egress": 3}
     events = list(step_events(client, "g", "wf", sizes, poll_s=0))
     assert [event["step"] for event in events] == ["process", "egress", "procure"]
