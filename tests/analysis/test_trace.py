@@ -8,6 +8,7 @@ import gzip
 import json
 import re
 
+import pandas as pd
 import pytest
 
 from pipeline.analysis.trace import read_trace
@@ -120,7 +121,7 @@ def _bad_files(tmp_path, kit_trace) -> dict:
 def test_a_bad_trace_file_is_one_sentence_and_no_output(kit_trace, tmp_path, capsys):
     for name, (path, message) in _bad_files(tmp_path, kit_trace).items():
         out = tmp_path / f"out-{path.stem}"
-        code, printed, error = _run(["analyze", "--trace", str(path), "--out", str(out)], capsys)
+        code, _, error = _run(["analyze", "--trace", str(path), "--out", str(out)], capsys)
         assert code == 2, name
         assert error.count("\n") == 1 and message in error, (name, error)
         assert "Traceback" not in error
@@ -138,9 +139,10 @@ def test_redact_replaces_account_ids_and_arns_consistently(kit_home, tmp_path, c
     text = gzip.decompress(path.read_bytes()).decode()
     # the local backend's account is 000000000000: it is gone, and so is every ARN's name
     assert not re.search(r"\b000000000000\b", text)
-    assert kit_home.execution_arn.rsplit(":", 1)[1] not in json.loads(text)["header"]["subject"][
-        "execution_arn"
-    ]
+    assert (
+        kit_home.execution_arn.rsplit(":", 1)[1]
+        not in json.loads(text)["header"]["subject"]["execution_arn"]
+    )
     arns = set(re.findall(r"arn:aws:[\w-]+:[\w-]*:\d{12}:[\w\-/:.]+", text))
     assert arns and all(arn.split(":")[4] == "000000000001" for arn in arns)
     assert all("redacted-" in arn for arn in arns)
@@ -155,3 +157,19 @@ def test_redact_replaces_account_ids_and_arns_consistently(kit_home, tmp_path, c
     assert _run(["analyze", kit_home.execution_arn, "--out", str(live)], capsys)[0] == 0
     assert _run(["analyze", "--trace", str(path), "--out", str(traced)], capsys)[0] == 0
     assert (live / "timeline.csv").read_bytes() == (traced / "timeline.csv").read_bytes()
+
+
+def test_the_notebooks_analyse_a_trace_with_no_backend(kit_trace, tmp_path, monkeypatch):
+    """03_analyze and 07_capacity given only ``trace``, in a home where nothing was ever
+    deployed (as after ``n2n teardown --purge``): they run, and 03 saves the live files."""
+    from pipeline.notebooks import run_notebooks
+
+    empty = tmp_path / "empty-home"
+    monkeypatch.setenv("N2N_HOME", str(empty))
+    out = tmp_path / "notebooks"
+    run_notebooks(
+        ["analyze", "capacity"], {"trace": str(kit_trace), "out_dir": str(out / "files")}, out
+    )
+    assert (out / "03_analyze.ipynb").exists() and (out / "07_capacity.ipynb").exists()
+    assert len(pd.read_csv(out / "files" / "timeline.csv")) == 30
+    assert not empty.exists()
