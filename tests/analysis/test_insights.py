@@ -103,17 +103,16 @@ def test_more_records_matched_than_returned_splits_too(logs):
     assert [(e["index"], e["attempt"]) for e in events] == [(0, 1), (1, 1), (2, 1), (3, 1), (3, 2)]
 
 
-def test_a_query_still_running_at_the_deadline_is_one_sentence(logs):
+@pytest.mark.parametrize(
+    ("status", "timeout_s", "message"),
+    [
+        ("Running", 0, "query of step procure is still running after 0 s"),
+        ("Failed", 60, "query of step procure ended Failed"),
+    ],
+)
+def test_a_late_or_failed_query_is_one_sentence(logs, status, timeout_s, message):
     client, stubber = logs
     start(stubber, "q0")
-    stubber.add_response("get_query_results", {"status": "Running", "results": []})
-    with pytest.raises(N2NError, match="query of step procure is still running after 0 s"):
-        list(step_events(client, "g", "wf", {"procure": 2}, timeout_s=0))
-
-
-def test_a_failed_query_is_one_sentence(logs):
-    client, stubber = logs
-    start(stubber, "q0")
-    stubber.add_response("get_query_results", {"status": "Failed", "results": []})
-    with pytest.raises(N2NError, match="query of step procure ended Failed"):
-        list(step_events(client, "g", "wf", {"procure": 2}, poll_s=0))
+    stubber.add_response("get_query_results", {"status": status, "results": []})
+    with pytest.raises(N2NError, match=message):
+        list(step_events(client, "g", "wf", {"procure": 2}, timeout_s=timeout_s, poll_s=0))
