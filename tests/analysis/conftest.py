@@ -13,13 +13,17 @@ from tests.local.e2e import stop_runner
 
 @pytest.fixture(scope="module")
 def foreign(tmp_path_factory, local_env):
-    """The foreign stack on a private home, one execution of it, and three jobs chained
-    by hand through the local Batch client (download -> resize -> publish, N_TO_N)."""
+    """The foreign stack on a private home, one execution of it, one of its state machine
+    whose job fails, and three jobs chained by hand through the local Batch client
+    (download -> resize -> publish, N_TO_N)."""
     home = tmp_path_factory.mktemp("foreign-home")
     local_env.setenv("N2N_HOME", str(home))
     conn = connect("local", home=home)
     outputs = deploy_foreign_stack(conn)
     arn = conn.sfn.start_execution(stateMachineArn=outputs["MachineArn"], input="{}")[
+        "executionArn"
+    ]
+    broken = conn.sfn.start_execution(stateMachineArn=outputs["BrokenMachineArn"], input="{}")[
         "executionArn"
     ]
     jobs = []
@@ -35,9 +39,10 @@ def foreign(tmp_path_factory, local_env):
             )["jobId"]
         )
     assert wait_for_execution(conn, arn)["status"] == "SUCCEEDED"
+    assert wait_for_execution(conn, broken)["status"] == "FAILED"
     deadline = time.monotonic() + 120
     while {j["status"] for j in conn.batch.describe_jobs(jobs=jobs)["jobs"]} != {"SUCCEEDED"}:
         assert time.monotonic() < deadline, conn.batch.describe_jobs(jobs=jobs)["jobs"]
         time.sleep(0.05)
-    yield {"home": home, "conn": conn, "arn": arn, "jobs": jobs}
+    yield {"home": home, "conn": conn, "arn": arn, "broken": broken, "jobs": jobs}
     stop_runner(home)

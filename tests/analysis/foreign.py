@@ -78,6 +78,41 @@ DEFINITION = {
     },
 }
 
+BROKEN = {
+    "StartAt": "Extract",
+    "States": {
+        "Extract": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::batch:submitJob.sync",
+            "Parameters": {
+                "JobName": "nightly-extract",
+                "JobQueue": "${Queue}",
+                "JobDefinition": "${Extract}",
+                "ArrayProperties": {"Size": 2},
+                "ContainerOverrides": {"Command": ["sh", "-c", "exit 3"]},
+            },
+            "End": True,
+        }
+    },
+}
+"""A state machine whose one ``.sync`` job fails: its Task fails with the job as the cause."""
+
+
+def _machine(definition: dict) -> dict:
+    return {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+            "DefinitionString": json.dumps(definition),
+            "DefinitionSubstitutions": {
+                "Queue": {"Ref": "Queue"},
+                "Extract": {"Ref": "Extract"},
+                "Load": {"Ref": "Load"},
+            },
+        },
+    }
+
+
 TEMPLATE = {
     "AWSTemplateFormatVersion": "2010-09-09",
     "Resources": {
@@ -107,21 +142,12 @@ TEMPLATE = {
         },
         "Extract": _job_definition("etl-extract"),
         "Load": _job_definition("etl-load"),
-        "Machine": {
-            "Type": "AWS::StepFunctions::StateMachine",
-            "Properties": {
-                "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
-                "DefinitionString": json.dumps(DEFINITION),
-                "DefinitionSubstitutions": {
-                    "Queue": {"Ref": "Queue"},
-                    "Extract": {"Ref": "Extract"},
-                    "Load": {"Ref": "Load"},
-                },
-            },
-        },
+        "Machine": _machine(DEFINITION),
+        "BrokenMachine": _machine(BROKEN),
     },
     "Outputs": {
         "MachineArn": {"Value": {"Ref": "Machine"}},
+        "BrokenMachineArn": {"Value": {"Ref": "BrokenMachine"}},
         "QueueArn": {"Value": {"Ref": "Queue"}},
         "ExtractArn": {"Value": {"Ref": "Extract"}},
         "LoadArn": {"Value": {"Ref": "Load"}},

@@ -44,6 +44,16 @@ def test_an_execution_of_another_state_machine_is_analysed_end_to_end(
     assert (tmp_path / "out" / "gantt.png").exists()
 
 
+def test_a_sync_job_that_failed_its_task_is_still_found(foreign):
+    """A failed ``.sync`` task records no TaskSucceeded: the job comes from the failure's
+    cause (the job's description, as Step Functions gives it)."""
+    timeline = build_timeline(foreign["conn"], foreign["broken"])
+    assert timeline.attrs["status"] == "FAILED"
+    assert list(timeline.step.unique()) == ["nightly-extract"]
+    assert list(timeline.status) == ["FAILED", "FAILED"]
+    assert list(timeline.exit_code) == [3.0, 3.0]
+
+
 def test_jobs_submitted_by_hand_are_analysed_from_the_last_ones_id(
     foreign, tmp_path, capsys, monkeypatch
 ):
