@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.analysis.steps import dependency_mode, describe_jobs, steps_of, with_dependencies
+from pipeline.errors import N2NError
 from pipeline.runs import RunState, latest_execution, run_state
 
 TIMELINE_COLUMNS = [
@@ -284,7 +285,13 @@ def build_timeline(
     if job_ids:
         return jobs_timeline(conn, job_ids)
     arn = execution_arn or latest_execution(conn, stack)
-    return timeline_from(conn, run_state(conn, arn))
+    state = run_state(conn, arn)
+    if not state.batch_jobs:
+        raise N2NError(
+            f"Execution {arn} ({state.status}) submitted no Batch job through a "
+            "batch:submitJob task: analyze one that did, or give its jobs with --jobs."
+        )
+    return timeline_from(conn, state)
 
 
 def job_id_list(value: str | Iterable[str] | None) -> list[str]:

@@ -5,6 +5,7 @@ execution and from its job ids, through the local backend and through botocore's
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import boto3
 import pandas as pd
@@ -15,6 +16,7 @@ from pipeline.analysis.timeline import build_timeline
 from pipeline.analysis.trace import RecordingConnection, from_json_ready
 from pipeline.cli.main import main
 from pipeline.connect import SERVICES, Connection
+from pipeline.errors import N2NError
 from tests.analysis.foreign import ARRAY_SIZE
 
 
@@ -109,3 +111,22 @@ def test_the_aws_shapes_give_the_same_timeline(foreign, path):
         stubber.assert_no_pending_responses()
     pd.testing.assert_frame_equal(local, aws)
     assert local.attrs == aws.attrs
+
+
+def test_an_execution_that_submitted_no_job_is_one_sentence():
+    arn = "arn:aws:states:us-east-1:123456789012:execution:other:run-1"
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    with Stubber(sfn) as stubber:
+        stubber.add_response(
+            "describe_execution",
+            {
+                "executionArn": arn,
+                "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:other",
+                "status": "SUCCEEDED",
+                "startDate": datetime(2026, 1, 31, tzinfo=UTC),
+            },
+        )
+        stubber.add_response("get_execution_history", {"events": []})
+        conn = Connection("aws", {"stepfunctions": sfn}.__getitem__)
+        with pytest.raises(N2NError, match=r"\(SUCCEEDED\) submitted no Batch job"):
+            build_timeline(conn, arn)
