@@ -78,7 +78,11 @@ def from_json_ready(value: Any) -> Any:
 
 def _key(service: str, operation: str, params: dict[str, Any]) -> str:
     """A call's identity: lists of names or ids compare as sets (the analysis may ask for the
-    same jobs in another order, and redaction reorders sorted ARNs)."""
+    same jobs in another order, and redaction reorders sorted ARNs); a Logs Insights query's
+    time window is left out (for a run still running it ends "now", which a replay cannot
+    repeat)."""
+    if (service, operation) == ("logs", "start_query"):
+        params = {k: v for k, v in params.items() if k not in ("startTime", "endTime")}
 
     def canonical(value: Any) -> Any:
         if isinstance(value, list) and all(isinstance(item, str) for item in value):

@@ -173,3 +173,28 @@ def test_the_notebooks_analyse_a_trace_with_no_backend(kit_trace, tmp_path, monk
     assert (out / "03_analyze.ipynb").exists() and (out / "07_capacity.ipynb").exists()
     assert len(pd.read_csv(out / "files" / "timeline.csv")) == 30
     assert not empty.exists()
+
+
+def test_a_logs_insights_read_of_a_running_run_replays_later(tmp_path, monkeypatch):
+    """A run still running is queried up to "now": the trace answers a replay made later."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from pipeline.analysis import insights
+    from pipeline.analysis.trace import RecordingConnection, write_trace
+    from pipeline.connect import Connection
+
+    logs = boto3.client("logs", region_name="us-east-1")
+    line = {"event": "n2n.step", "step": "procure", "workflow_id": "wf", "index": 0}
+    row = [{"field": "@message", "value": json.dumps(line)}]
+    with Stubber(logs) as stubber:
+        stubber.add_response("start_query", {"queryId": "q"})
+        stubber.add_response("get_query_results", {"status": "Complete", "results": [row]})
+        recording = RecordingConnection(Connection("aws", {"logs": logs}.__getitem__))
+        monkeypatch.setattr(insights.time, "time", lambda: 1_800_000_000.0)
+        live = list(insights.step_events(recording.logs, "g", "wf", {"procure": 2}, poll_s=0))
+    path = tmp_path / "t.json.gz"
+    write_trace(recording, {"execution_arn": "arn"}, path)
+    monkeypatch.setattr(insights.time, "time", lambda: 1_800_000_600.0)
+    replay = read_trace(path).connection()
+    assert list(insights.step_events(replay.logs, "g", "wf", {"procure": 2}, poll_s=0)) == live
