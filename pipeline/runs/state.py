@@ -111,7 +111,8 @@ def describe_execution(conn: Any, arn: str) -> dict[str, Any]:
 
 def run_state(conn: Any, arn: str) -> RunState:
     """The execution's status and, from the start of its history, its workflow id and
-    parent jobs (the history is read only until the three jobs are found)."""
+    parent jobs (the history of this kit's run is read only until its three jobs are found;
+    any other execution's, to the end)."""
     described = describe_execution(conn, arn)
     state = RunState(
         arn,
@@ -138,8 +139,8 @@ def run_state(conn: Any, arn: str) -> RunState:
             _read_batch_event(state, event, state_name)
             if "taskSucceededEventDetails" in event:
                 _read_task_output(state, event["taskSucceededEventDetails"])
-        if len(state.jobs) == len(STEPS):
-            break
+        if state.prepared is not None and len(state.jobs) == len(STEPS):
+            break  # this kit's run: its three jobs are all the jobs it submits
     return state
 
 

@@ -17,6 +17,7 @@ from pipeline.analysis.trace import RecordingConnection, from_json_ready
 from pipeline.cli.main import main
 from pipeline.connect import SERVICES, Connection
 from pipeline.errors import N2NError
+from pipeline.runs import run_state
 from tests.analysis.foreign import ARRAY_SIZE
 
 
@@ -130,3 +131,41 @@ def test_an_execution_that_submitted_no_job_is_one_sentence():
         conn = Connection("aws", {"stepfunctions": sfn}.__getitem__)
         with pytest.raises(N2NError, match=r"\(SUCCEEDED\) submitted no Batch job"):
             build_timeline(conn, arn)
+
+
+def _submitted(number: int, job_name: str) -> dict:
+    output = json.dumps({"JobId": f"job-{number}", "JobName": job_name})
+    return {
+        "timestamp": datetime(2026, 1, 31, tzinfo=UTC),
+        "type": "TaskSucceeded",
+        "id": number,
+        "previousEventId": number - 1,
+        "taskSucceededEventDetails": {
+            "resourceType": "batch",
+            "resource": "submitJob",
+            "output": output,
+        },
+    }
+
+
+def test_another_pipeline_whose_job_names_look_like_this_kits_is_read_to_the_end():
+    """Job names with "procure", "process" and "egress" in them, and a fourth job on the
+    history's next page: without this kit's prepare step, the whole history is read."""
+    arn = "arn:aws:states:us-east-1:123456789012:execution:other:run-1"
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    names = ["procure-raw", "process-raw", "egress-raw", "archive-raw"]
+    with Stubber(sfn) as stubber:
+        stubber.add_response(
+            "describe_execution",
+            {
+                "executionArn": arn,
+                "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:other",
+                "status": "SUCCEEDED",
+                "startDate": datetime(2026, 1, 31, tzinfo=UTC),
+            },
+        )
+        first = [_submitted(n, name) for n, name in enumerate(names[:3], start=1)]
+        stubber.add_response("get_execution_history", {"events": first, "nextToken": "t"})
+        stubber.add_response("get_execution_history", {"events": [_submitted(4, names[3])]})
+        state = run_state(Connection("aws", {"stepfunctions": sfn}.__getitem__), arn)
+    assert list(state.batch_jobs) == ["job-1", "job-2", "job-3", "job-4"]
