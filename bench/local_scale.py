@@ -1,15 +1,18 @@
 """Benchmark of the local backend at the seed's tested scale (not a test).
 
-    .venv/bin/python bench/local_scale.py [--ids 400000] [--ids-per-node 40]
+    .venv/bin/python bench/local_scale.py [--ids 400000] [--ids-per-node 40] [--quick]
 
 1. Deploys the stack into a temporary N2N_HOME and runs ``ids`` ids at ``ids-per-node``
-   (default 400,000 / 40: 10,000 indices x 3 steps = 30,000 children) under N_TO_N, and
-   prints wall time, children per second, peak RSS of the runner's process tree and engine
-   efficiency = Σ child run time ÷ (worker slots x makespan).
-2. Times the floor: the same three steps' file work for the same indices on a bare
-   process pool with no orchestration, and prints wall ÷ floor.
-3. Runs 1,000 indices with skew 1.0 and CPU work under N_TO_N and under BARRIER and
-   prints both makespans.
+   (default 400,000 / 40: 10,000 indices x 3 steps = 30,000 children; ``--quick``: 1,000
+   indices) under N_TO_N, and prints wall time, children per second, the delay before the
+   first child started (after the first job was created), peak RSS and CPU seconds of the
+   runner's process tree, and engine efficiency = Σ child run time ÷ (worker slots x makespan).
+2. Times the floor in the same minutes: the same three steps' file work for the same indices
+   on a bare process pool (one process per core) with no orchestration; prints wall ÷ floor
+   and CPU ÷ floor CPU (the CPU ratio is the figure to compare on a machine other work is
+   loading).
+3. Unless ``--quick``: runs 1,000 indices with skew 1.0 and CPU work under N_TO_N and under
+   BARRIER and prints both makespans.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import io
 import os
 import platform
+import resource
 import sys
 import tempfile
 import threading
@@ -30,17 +34,24 @@ from pipeline.deploy.local import LocalDeployer
 from pipeline.handlers.prepare import prepare
 from pipeline.jobs import STEPS
 from pipeline.local import local_client
+from pipeline.local.batch.engine import default_max_workers
 from pipeline.local.runner import runner_pid
 from pipeline.local.worker_clients import worker_environment
 from pipeline.runs import start_run, wait_for_run
 from pipeline.spec import parse_run_input
 from pipeline.worker.main import main as run_worker
 
+QUICK_IDS = 40_000
+"""1,000 indices at the default 40 ids per node."""
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
-def tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in KiB."""
+
+def tree_usage(pid: int) -> tuple[int, float]:
+    """Resident memory (KiB) and CPU seconds of a process and all its descendants; the CPU
+    of descendants that already exited counts once their parent reaped them."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    cpu: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -49,39 +60,59 @@ def tree_rss_kib(pid: int) -> int:
             status = (entry / "status").read_text()
         except OSError:
             continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
+        fields = stat.rsplit(")", 1)[1].split()
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        cpu[int(entry.name)] = sum(int(value) for value in fields[11:15])
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 rss[int(entry.name)] = int(line.split()[1])
-    total, stack = 0, [pid]
+    total_rss, total_cpu, stack = 0, 0, [pid]
     while stack:
         current = stack.pop()
-        total += rss.get(current, 0)
+        total_rss += rss.get(current, 0)
+        total_cpu += cpu.get(current, 0)
         stack.extend(children.get(current, []))
-    return total
+    return total_rss, total_cpu / CLOCK_TICKS
 
 
-class PeakRss:
-    """Samples the runner tree's RSS every 100 ms in a thread."""
+class RunnerUsage:
+    """Samples the runner tree every 100 ms in a thread: peak RSS and CPU seconds used."""
 
     def __init__(self, home: Path) -> None:
-        self.home, self.peak, self.stop = home, 0, threading.Event()
+        self.home, self.peak_kib, self.stop = home, 0, threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
+        self._first_cpu: float | None = None
+        self._last_cpu = 0.0
+
+    def sample(self) -> None:
+        """Take one sample now."""
+        pid = runner_pid(self.home)
+        if pid is None:
+            return
+        rss, cpu = tree_usage(pid)
+        self.peak_kib = max(self.peak_kib, rss)
+        self._last_cpu = cpu
+        if self._first_cpu is None:
+            self._first_cpu = cpu if rss else 0.0
+
+    @property
+    def cpu_s(self) -> float:
+        """CPU seconds the tree used between the first and the last sample."""
+        return self._last_cpu - (self._first_cpu or 0.0)
 
     def _sample(self) -> None:
         while not self.stop.wait(0.1):
-            pid = runner_pid(self.home)
-            if pid:
-                self.peak = max(self.peak, tree_rss_kib(pid))
+            self.sample()
 
-    def __enter__(self) -> PeakRss:
+    def __enter__(self) -> RunnerUsage:
+        self.sample()
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.thread.join()
+        self.sample()
 
 
 def children(conn, job_id: str) -> list[dict]:
@@ -106,6 +137,11 @@ def makespan_s(found: list[dict]) -> float:
     return (max(c["stoppedAt"] for c in found) - min(c["createdAt"] for c in found)) / 1000
 
 
+def first_child_delay_s(found: list[dict]) -> float:
+    """From the first child's creation to the first start of any child, in seconds."""
+    return (min(c["startedAt"] for c in found) - min(c["createdAt"] for c in found)) / 1000
+
+
 def _floor_index(args: tuple[str, str, str, int]) -> None:
     efs, home, workflow_id, index = args
     environ = {
@@ -120,8 +156,14 @@ def _floor_index(args: tuple[str, str, str, int]) -> None:
             raise RuntimeError(f"{step} failed for index {index}")
 
 
-def floor_s(ids: int, ids_per_node: int, workers: int) -> float:
-    """The same three steps' file work on a bare process pool, no orchestration."""
+def children_cpu_s() -> float:
+    """CPU seconds (user + sys) of this process's children that were waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def floor_s(ids: int, ids_per_node: int, workers: int) -> tuple[float, float]:
+    """Wall and CPU seconds of the same three steps' file work on a bare process pool."""
     with tempfile.TemporaryDirectory(prefix="n2n-floor-") as root:
         efs = Path(root) / "efs"
         local_client("s3", Path(root)).create_bucket(Bucket="floor")
@@ -132,44 +174,66 @@ def floor_s(ids: int, ids_per_node: int, workers: int) -> float:
             (str(efs), root, prepared["workflow_id"], index)
             for index in range(prepared["array_size"])
         ]
+        cpu_before = children_cpu_s()
         started = time.perf_counter()
         with ProcessPoolExecutor(workers) as pool:
             list(pool.map(_floor_index, tasks, chunksize=16))
-        return time.perf_counter() - started
+        return time.perf_counter() - started, children_cpu_s() - cpu_before
+
+
+def load_average() -> str:
+    """The machine's load averages, to print beside the figures."""
+    return "load average " + " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ids", type=int, default=400_000)
     parser.add_argument("--ids-per-node", type=int, default=40)
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_IDS:,} ids, no skew runs (for iterating)"
+    )
     args = parser.parse_args()
-    workers = int(os.environ.get("N2N_MAX_WORKERS") or os.cpu_count() or 1)
+    ids = QUICK_IDS if args.quick else args.ids
+    workers = default_max_workers()
+    cores = os.cpu_count() or 1
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"before: {load_average()}")
     with tempfile.TemporaryDirectory(prefix="n2n-bench-") as home:
         os.environ["N2N_HOME"] = home
         LocalDeployer(home=Path(home)).deploy("bench", {})
         conn = connect("local", home=home)
-        run_input = {"id_count": args.ids, "ids_per_node": args.ids_per_node}
-        with PeakRss(Path(home)) as rss:
+        run_input = {"id_count": ids, "ids_per_node": args.ids_per_node}
+        with RunnerUsage(Path(home)) as usage:
             wall, found, status = timed_run(conn, "bench", run_input)
         slots = 3 * workers
         busy = sum(c["stoppedAt"] - c["startedAt"] for c in found) / 1000
         span = makespan_s(found)
         print(f"scale run: {status}, {len(found)} children, wall {wall:.1f} s")
         print(f"  children/s {len(found) / wall:.0f}")
-        print(f"  peak RSS (runner tree) {rss.peak / 1024:.0f} MiB")
+        print(f"  first child started {first_child_delay_s(found):.3f} s after the first creation")
+        print(f"  peak RSS (runner tree) {usage.peak_kib / 1024:.0f} MiB")
+        print(f"  CPU (runner tree) {usage.cpu_s:.1f} s")
         print(f"  makespan {span:.1f} s, efficiency {busy / (slots * span):.2f} ({slots} slots)")
-        floor = floor_s(args.ids, args.ids_per_node, workers)
-        print(f"floor: {floor:.1f} s on a bare pool of {workers}; wall / floor {wall / floor:.2f}")
-        skewed = {"skew": 1.0, "compute_ms_per_id": 1.0}
-        for dependency in ("N_TO_N", "BARRIER"):
-            _, found, status = timed_run(
-                conn,
-                "bench",
-                {"id_count": 10_000, "ids_per_node": 10, "work": skewed, "dependency": dependency},
-            )
-            span = makespan_s(found)
-            print(f"1,000 indices, skew 1.0, {dependency}: {status}, makespan {span:.1f} s")
+        floor, floor_cpu = floor_s(ids, args.ids_per_node, cores)
+        print(f"floor: {floor:.1f} s, CPU {floor_cpu:.1f} s on a bare pool of {cores}")
+        print(f"  wall / floor {wall / floor:.2f}; CPU / floor CPU {usage.cpu_s / floor_cpu:.2f}")
+        if not args.quick:
+            skewed = {"skew": 1.0, "compute_ms_per_id": 1.0}
+            for dependency in ("N_TO_N", "BARRIER"):
+                _, found, status = timed_run(
+                    conn,
+                    "bench",
+                    {
+                        "id_count": 10_000,
+                        "ids_per_node": 10,
+                        "work": skewed,
+                        "dependency": dependency,
+                    },
+                )
+                span = makespan_s(found)
+                print(f"1,000 indices, skew 1.0, {dependency}: {status}, makespan {span:.1f} s")
+    print(f"after: {load_average()}")
     return 0
 
 

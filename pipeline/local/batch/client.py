@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline.local.batch.doorbell import ring
 from pipeline.local.batch.models import (
     MAX_ARRAY_SIZE,
     MAX_DEPENDENCIES,
@@ -429,6 +430,7 @@ class BatchClient(LocalClient):
                     ((job_id, index) for index in range(size)),
                 )
         ensure_runner(self.home)
+        ring(self.home)
         return {"jobArn": self._job_arn(job_id), "jobName": params["jobName"], "jobId": job_id}
 
     def _job_arn(self, job_id: str) -> str:
@@ -606,6 +608,7 @@ class BatchClient(LocalClient):
                 (job_id, kind, params["reason"]),
             )
         ensure_runner(self.home)
+        ring(self.home)
         return {}
 
     def terminate_job(self, **params: Any) -> dict:

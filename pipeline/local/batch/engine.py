@@ -1,7 +1,8 @@
 """The dispatch loop of the local Batch engine.
 
 The engine keeps the authoritative scheduling state in memory: it admits submissions by
-polling the jobs table for new rows, obeys terminate/cancel requests from the requests
+reading the jobs table for new rows (when a client rings its doorbell, and every
+``POLL_S`` in case a ring was lost), obeys terminate/cancel requests from the requests
 table, places RUNNABLE units onto compute environment capacity, collects finished
 attempts from the execution pool, applies retry strategies and dependencies, and writes
 the transitions and log events back through the journal every ``FLUSH_S`` seconds.
@@ -14,15 +15,16 @@ import heapq
 import itertools
 import json
 import os
+import selectors
 import sqlite3
 import threading
 import time
 import uuid
-from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
 from pipeline.local.batch.dependencies import wire
+from pipeline.local.batch.doorbell import Doorbell, open_doorbell
 from pipeline.local.batch.environment import child_environment, job_command, job_environment
 from pipeline.local.batch.journal import Batch, Journal
 from pipeline.local.batch.models import (
@@ -46,7 +48,8 @@ from pipeline.local.core.clock import now_ms
 from pipeline.local.logs.models import StreamLog
 
 POLL_S = 0.1
-"""How often new submissions, requests and registration changes are picked up."""
+"""How often new submissions, requests and registration changes are looked for without a
+ring of the doorbell."""
 FLUSH_S = 0.1
 """How often transitions and log events are written."""
 
@@ -75,7 +78,7 @@ class BatchEngine:
         self.max_workers = max_workers or default_max_workers()
         self._capacity = Slots(self.max_workers)
         self._jobs: dict[str, Job] = {}
-        self._running: dict[Attempt, tuple[Unit, ComputeEnvironment]] = {}
+        self._running: dict[Attempt, tuple[Unit, ComputeEnvironment, int]] = {}
         self._deadlines: list[tuple[float, int, Unit, int]] = []
         self._tiebreak = itertools.count()
         self._dirty_units: set[Unit] = set()
@@ -90,6 +93,8 @@ class BatchEngine:
         self._journal: Journal | None = None
         self._db: sqlite3.Connection | None = None
         self._pool: AttemptPool | None = None
+        self._selector: selectors.BaseSelector | None = None
+        self._doorbell: Doorbell | None = None
         self._busy_lock = threading.Lock()
         self._busy_db: sqlite3.Connection | None = None
 
@@ -101,7 +106,12 @@ class BatchEngine:
         self._db = open_batch_db(self.home)
         self._journal = Journal(self.home)
         self._pool = AttemptPool()
+        self._selector = selectors.DefaultSelector()
+        self._doorbell = open_doorbell(self.home)
+        if self._doorbell is not None:
+            self._selector.register(self._doorbell.fileno(), selectors.EVENT_READ)
         try:
+            self._pool.warm()
             self._recover()
             next_poll = next_flush = 0.0
             while not stop.is_set():
@@ -116,13 +126,14 @@ class BatchEngine:
                     next_flush = now + FLUSH_S
                 deadline = self._deadlines[0][0] if self._deadlines else next_poll
                 timeout = max(0.0, min(next_poll, next_flush, deadline) - time.monotonic())
-                if not self._running:
-                    stop.wait(timeout)
-                    continue
-                for execution in wait(list(self._running), timeout):
-                    outcome = execution.collect()
-                    if outcome is not None:
-                        self._complete(execution, outcome)
+                for key, _ in self._selector.select(timeout):
+                    if key.data is None:
+                        self._doorbell.clear()
+                        next_poll = 0.0
+                    elif key.data in self._running:
+                        outcome = key.data.collect()
+                        if outcome is not None:
+                            self._complete(key.data, outcome)
         finally:
             self._shutdown()
 
@@ -311,7 +322,9 @@ class BatchEngine:
         unit.started_at = execution.started_at
         unit.stopped_at = None
         unit.execution = execution
-        self._running[execution] = (unit, environment)
+        fd = execution.fileno()
+        self._selector.register(fd, selectors.EVENT_READ, execution)
+        self._running[execution] = (unit, environment, fd)
         self._touch(unit)
         if job.is_array and job.started_at is None:
             job.started_at = execution.started_at
@@ -337,7 +350,8 @@ class BatchEngine:
     def _complete(
         self, execution: Attempt, outcome: Outcome, kill_reason: str | None = None
     ) -> None:
-        unit, environment = self._running.pop(execution)
+        unit, environment, fd = self._running.pop(execution)
+        self._selector.unregister(fd)
         unit.execution = None
         environment.release(unit.job.spec.vcpus)
         self._settle_attempt(unit, outcome, kill_reason, execution.instance)
@@ -493,5 +507,9 @@ class BatchEngine:
                 self._flush()
                 self._journal.close()
         finally:
+            if self._selector is not None:
+                self._selector.close()
+            if self._doorbell is not None:
+                self._doorbell.close()
             if self._db is not None:
                 self._db.close()

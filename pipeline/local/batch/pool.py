@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import io
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import re
 import signal
@@ -236,10 +237,19 @@ class AttemptPool:
         self._context.set_forkserver_preload([__name__, *PRELOAD])
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
+        self._entries: dict[tuple[str, ...], tuple[str, list[str]] | None] = {}
+
+    def warm(self) -> None:
+        """Start the forkserver now, so it imports the entry points while the first jobs
+        are still on their way instead of after the first child was due to start."""
+        multiprocessing.forkserver.ensure_running()
 
     def start(self, command: Sequence[str], environment: dict[str, str]) -> Attempt:
         """Start one attempt of ``command`` with ``environment`` (added to this process's)."""
-        entry = in_process_entry(command)
+        key = tuple(command)
+        if key not in self._entries:
+            self._entries[key] = in_process_entry(command)
+        entry = self._entries[key]
         if entry is None:
             return _SubprocessAttempt(command, environment)
         while True:

@@ -3,7 +3,9 @@
 Clients write registrations, submissions (a job row plus its array children in one
 transaction) and terminate/cancel requests; the engine writes state transitions in
 batched transactions. ``meta.config`` counts registration changes so the engine reloads
-compute environments and queues only when they change.
+compute environments and queues only when they change. ``children_status`` covers the
+per-status counts of an array (its ``statusSummary``, read on every describe of the parent)
+without reading the children's attempts and containers.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ CREATE TABLE IF NOT EXISTS children (
     attempts TEXT NOT NULL DEFAULT '[]',
     container TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (parent_id, idx)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS children_status ON children (parent_id, status);
 CREATE TABLE IF NOT EXISTS requests (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     job_id TEXT NOT NULL,
