@@ -37,13 +37,15 @@ $(SAGEMAKER_STAMP): $(STAMP)
 		echo skipped > $@; \
 	fi
 
-# Tools whose pins clash with ours (checkov pins its own boto3) live in their own venv.
+# Tools whose pins clash with ours (checkov pins its own boto3) live in their own venv:
+# checkov, and cdk-nag with aws-cdk-lib (CfnInclude; both need Node.js on PATH).
 tools: $(TOOLS_STAMP)
 
 $(TOOLS_STAMP): Makefile
+	@command -v node >/dev/null || { echo "cdk-nag needs Node.js on PATH: install Node.js 20 or newer."; exit 1; }
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
-	$(TOOLS)/bin/python -m pip install --quiet 'checkov>=3.2,<4'
+	$(TOOLS)/bin/python -m pip install --quiet 'checkov>=3.2,<4' 'aws-cdk-lib>=2.170,<3' 'cdk-nag>=2.30,<3'
 	touch $(TOOLS_STAMP)
 
 lint: $(STAMP)

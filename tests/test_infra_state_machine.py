@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ def dummy_value(name: str) -> str:
     if name.endswith("JobDefinitionArn"):
         step = name.removesuffix("JobDefinitionArn").lower()
         return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/n2n-{step}:1"
-    return {"WatchIntervalSeconds": "30", "StackName": "n2n"}[name]
+    return {"WatchIntervalSeconds": "30", "RunTimeoutSeconds": "86400", "StackName": "n2n"}[name]
 
 
 @pytest.fixture(scope="module")
@@ -258,14 +259,72 @@ def test_the_watch_loop(definition: dict[str, Any]):
     assert task["ResultPath"] == "$.watch"
 
     def after(report: dict[str, Any]) -> str:
-        data = {"watch": report}
+        data = {"watch": {"timed_out": False, **report}}
         chosen = [rule["Next"] for rule in check["Choices"] if matches(rule, data)]
         return (chosen or [check["Default"]])[0]
 
-    assert after({"done": False, "succeeded": False}) == "WaitForJobs"
+    again = states[after({"done": False, "succeeded": False})]
+    assert again == {**again, "Type": "Wait", "SecondsPath": "$.watch.wait_s", "Next": "Watch"}
     assert states[after({"done": True, "succeeded": True})]["Type"] == "Succeed"
     failed = states[after({"done": True, "succeeded": False, "cause": "x"})]
     assert failed == {"Type": "Fail", "Error": "BatchJobsFailed", "CausePath": "$.watch.cause"}
+    stopping = states[after({"done": False, "succeeded": False, "timed_out": True})]
+    assert stopping["Result"]["Error"] == "RunTimedOut"
+    assert stopping["Next"] == "StopRun"
+
+
+def test_the_execution_times_out_at_the_run_timeout(state_machine: dict[str, Any]):
+    text = state_machine["DefinitionString"]
+    assert '"TimeoutSeconds": ${RunTimeoutSeconds},' in text
+    assert state_machine["DefinitionSubstitutions"]["RunTimeoutSeconds"] == {
+        "Ref": "RunTimeoutSeconds"
+    }
+    definition = json.loads(re.sub(r"\$\{(\w+)\}", lambda m: dummy_value(m.group(1)), text))
+    watch_event = definition["States"]["Watch"]["Parameters"]
+    assert watch_event["started_at.$"] == "$$.Execution.StartTime"
+    assert (watch_event["interval_s"], watch_event["timeout_s"]) == (30, 86400)
+
+
+def test_a_watch_or_submit_that_keeps_failing_stops_the_run(definition: dict[str, Any]):
+    """Jobs already submitted are terminated and the summary written, whatever failed after
+    them: the later submits and the watch catch every error into StopRun."""
+    states = definition["States"]
+    for name in ("SubmitProcessNode", "SubmitEgressNode", "SubmitProcessArray"):
+        assert states[name]["Catch"][-1]["ErrorEquals"] == ["States.ALL"], name
+    for name in ("SubmitEgressArray", "Watch"):
+        [catcher] = states[name]["Catch"]
+        assert (catcher["ErrorEquals"], catcher["Next"]) == (["States.ALL"], "StopRun"), name
+    stop = states["StopRun"]
+    assert stop["Resource"] == states["Watch"]["Resource"]
+    data = {"prepared": {"workflow_id": "w1", "rerun_of": ""}, "jobs": {"procure": {"JobId": "p"}}}
+    data["error"] = {"Error": "Batch.ClientException", "Cause": "queue disabled"}
+    assert fill(stop["Parameters"], data) == {
+        "workflow_id": "w1",
+        "rerun_of": "",
+        "jobs": {"procure": {"JobId": "p"}},
+        "stop": data["error"],
+    }
+    failed = states[stop["Next"]]
+    assert failed == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.watch.cause"}
+
+
+def test_lambdas_are_retried_while_an_inactive_vpc_function_wakes_up(definition: dict[str, Any]):
+    """An idle VPC function goes Inactive and its next invoke fails with
+    ResourceNotReadyException until Lambda has rebuilt its network interfaces (Lambda API
+    Reference, Invoke errors): the retries must span minutes, not seconds."""
+    woken = {"Lambda.ResourceNotReadyException", "Lambda.ENINotReadyException"}
+    woken.add("Lambda.ClientExecutionTimeoutException")
+    for name in ("Prepare", "Watch", "StopRun"):
+        retriers = [
+            r for r in definition["States"][name]["Retry"] if woken <= set(r["ErrorEquals"])
+        ]
+        assert len(retriers) == 1, name
+        [retrier] = retriers
+        waits = [
+            retrier["IntervalSeconds"] * retrier["BackoffRate"] ** attempt
+            for attempt in range(retrier["MaxAttempts"])
+        ]
+        assert sum(waits) >= 10 * 60, (name, waits)
 
 
 def test_watch_gets_the_event_its_handler_reads(definition: dict[str, Any], tmp_path: Path):
@@ -273,6 +332,10 @@ def test_watch_gets_the_event_its_handler_reads(definition: dict[str, Any], tmp_
     prepared = {"workflow_id": "w1", "rerun_of": ""}
     data = {"prepared": prepared, "jobs": {s: {"JobId": f"{s}-id"} for s in STEPS}}
     event = fill(task["Parameters"], data)
+    assert event["started_at"] == "$$.Execution.StartTime"
+    # Step Functions gives the context's StartTime as ISO 8601 with milliseconds and Z.
+    started = datetime.now(UTC) - timedelta(seconds=120)
+    event["started_at"] = started.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
     class Batch:
         def describe_jobs(self, jobs: list[str]) -> dict[str, Any]:
@@ -281,6 +344,8 @@ def test_watch_gets_the_event_its_handler_reads(definition: dict[str, Any], tmp_
     report = watch(event, Batch(), tmp_path.as_uri() + "/")
     assert report["done"] is False
     assert event["jobs"] == {step: f"{step}-id" for step in STEPS}
+    # Two minutes in, a twentieth of the age (6 s) is below the 30 s interval.
+    assert (report["wait_s"], report["timed_out"]) == (30, False)
 
 
 def test_prepare_result_and_invalid_input(definition: dict[str, Any], tmp_path: Path):

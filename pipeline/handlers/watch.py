@@ -3,7 +3,14 @@
 Event: ``{"workflow_id": str, "rerun_of": str (optional), "jobs": {"procure": id,
 "process": id, "egress": id}}`` (what the state machine's Watch state sends).
 Returns ``{"done", "succeeded", "steps": {step: {"status", "summary"}}}`` plus
-``workflow_id`` and, once the run failed, a one-line ``cause``.
+``workflow_id`` and, once the run failed, a one-line ``cause``. When the event carries
+``started_at``, ``interval_s`` and ``timeout_s`` (the state machine's loop), it also says
+how long to wait before the next poll (``wait_s``) and whether the run is out of time
+(``timed_out``, see :mod:`pipeline.handlers.polling`).
+
+An event with ``stop`` (``{"Error", "Cause"}``: a timeout, or a state that kept failing)
+terminates the run's jobs and writes the summary with that reason instead
+(:func:`stop_run`).
 
 When the run is done it writes ``{workflow_id}/_SUMMARY.json`` under ``EGRESS_URL``; a
 rerun instead appends what it recovered to the ``reruns`` list of the original
@@ -19,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.clients import client
+from pipeline.handlers.polling import next_wait_s, out_of_time, run_age_s
 from pipeline.jobs import FINISHED, STEPS, children_by_status
 from pipeline.layout import dump_json
 from pipeline.storage import open_store
@@ -84,15 +92,59 @@ def watch(event: Mapping[str, Any], batch: Any, egress_url: str) -> dict[str, An
     }
     if done and not succeeded:
         result["cause"] = run_cause(steps)
-    if done and event.get("rerun_of"):
+    if "started_at" in event:
+        age_s = run_age_s(event["started_at"])
+        result["wait_s"] = next_wait_s(age_s, int(event["interval_s"]))
+        result["timed_out"] = not done and out_of_time(
+            age_s, result["wait_s"], int(event["timeout_s"])
+        )
+    if done:
+        _write_summary(event, result, batch, jobs, egress_url)
+    return result
+
+
+def _write_summary(
+    event: Mapping[str, Any],
+    result: Mapping[str, Any],
+    batch: Any,
+    jobs: Mapping[str, Mapping[str, Any]],
+    egress_url: str,
+) -> None:
+    if event.get("rerun_of"):
         add_rerun(open_store(egress_url), event["rerun_of"], result)
-    elif done and event.get("workflow_id"):
+    elif event.get("workflow_id"):
         summary = {
             **result,
             "finished_at": datetime.now(UTC).isoformat(),
             "failed_children": {step: _failed_children(batch, job) for step, job in jobs.items()},
         }
         open_store(egress_url).put(f"{event['workflow_id']}/_SUMMARY.json", dump_json(summary))
+
+
+def stop_run(event: Mapping[str, Any], batch: Any, egress_url: str) -> dict[str, Any]:
+    """Terminate the run's submitted jobs (the submitJob outputs in ``event["jobs"]``; a
+    failed submit leaves later steps out) and write its summary with the reason in
+    ``event["stop"]``."""
+    reason = event["stop"]
+    said = f"{reason.get('Error', 'Stopped')}: {reason.get('Cause', '')}".strip(": ")
+    submitted = event.get("jobs") or {}
+    ids = {step: submitted[step]["JobId"] for step in STEPS if step in submitted}
+    for job_id in ids.values():
+        batch.terminate_job(jobId=job_id, reason=f"Run stopped by its state machine: {said}"[:250])
+    described = batch.describe_jobs(jobs=list(ids.values()))["jobs"] if ids else []
+    by_id = {job["jobId"]: job for job in described}
+    jobs = {step: by_id[job_id] for step, job_id in ids.items() if job_id in by_id}
+    result: dict[str, Any] = {
+        "workflow_id": event.get("workflow_id"),
+        "done": True,
+        "succeeded": False,
+        "steps": {
+            step: {"status": job["status"], "summary": children_by_status(job)}
+            for step, job in jobs.items()
+        },
+        "cause": f"The run was stopped ({said}); its jobs were terminated.",
+    }
+    _write_summary(event, result, batch, jobs, egress_url)
     return result
 
 
@@ -119,5 +171,6 @@ def add_rerun(store: Any, original: str, result: Mapping[str, Any]) -> None:
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point."""
-    return watch(event, client("batch"), os.environ["EGRESS_URL"])
+    """Lambda entry point: :func:`stop_run` for an event with ``stop``, else :func:`watch`."""
+    run = stop_run if "stop" in event else watch
+    return run(event, client("batch"), os.environ["EGRESS_URL"])

@@ -12,9 +12,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import TextIO
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from pipeline import clients
 from pipeline.errors import N2NError
-from pipeline.worker.exits import FAILURE_EXIT_CODE, RETRYABLE_EXIT_CODE
+from pipeline.worker.exits import (
+    FAILURE_EXIT_CODE,
+    RETRYABLE_EXIT_CODE,
+    aws_error_reason,
+    is_transient,
+)
 from pipeline.worker.load import injected_failure
 from pipeline.worker.settings import read_settings
 from pipeline.worker.steps import STEP_RUNNERS
@@ -53,6 +60,13 @@ def _run_step(argv: Sequence[str], environ: Mapping[str, str], out: TextIO) -> i
     except N2NError as error:
         _emit(out, {"event": "n2n.error", **context, "reason": str(error)})
         return FAILURE_EXIT_CODE
+    except (BotoCoreError, ClientError) as error:
+        transient = is_transient(error)
+        reason = aws_error_reason(error)
+        if not transient:
+            reason += " A retry cannot fix this: check the job role and EGRESS_URL."
+        _emit(out, {"event": "n2n.error", **context, "reason": reason})
+        return RETRYABLE_EXIT_CODE if transient else FAILURE_EXIT_CODE
     except OSError as error:
         _emit(out, {"event": "n2n.error", **context, "reason": f"I/O error: {error}"})
         return RETRYABLE_EXIT_CODE

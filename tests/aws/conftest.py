@@ -6,15 +6,15 @@ service is off, and every client is created inside ``mock_aws`` or wrapped in a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from moto import mock_aws
-from moto.cloudformation.models import CloudFormationBackend
 
 from pipeline.deploy.aws.session import AwsSession, resolve_session
+
+from .moto_gaps import keep_change_set_outputs
 
 REGION = "us-east-1"
 BUILD_PROJECT = "n2n-worker-image"
@@ -95,30 +95,10 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
 
 
-def _execute_with_outputs(original: Callable[..., None]) -> Callable[..., None]:
-    """moto's ExecuteChangeSet applies the resources but leaves the stack's template,
-    parameters and outputs as they were; finish the job the way CreateStack does."""
-
-    def execute_change_set(backend: Any, change_set_name: str, stack_name: Any = None) -> None:
-        original(backend, change_set_name, stack_name)
-        change_set = backend.change_sets.get(change_set_name) or next(
-            cs for cs in backend.change_sets.values() if cs.change_set_name == change_set_name
-        )
-        stack = change_set.stack
-        stack.parameters = stack.resource_map.input_parameters
-        stack._parse_template()
-        stack.output_map = stack._create_output_map()
-
-    return execute_change_set
-
-
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsSession]:
     """A session whose clients talk to moto."""
-    original = CloudFormationBackend.execute_change_set
-    monkeypatch.setattr(
-        CloudFormationBackend, "execute_change_set", _execute_with_outputs(original)
-    )
+    keep_change_set_outputs(monkeypatch)
     with mock_aws():
         yield resolve_session()
 

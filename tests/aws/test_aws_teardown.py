@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from pipeline.deploy.aws.session import AwsSession
 from pipeline.deploy.aws.stack import StackDeployer
 from pipeline.deploy.aws.teardown import remove_stack
+from pipeline.errors import StackError
 
 RETAINING = """\
 Parameters:
@@ -108,3 +109,71 @@ def test_purge_empties_every_version_and_removes_what_was_retained(
     assert aws.client("s3").list_buckets()["Buckets"] == []
     assert efs.describe_file_systems()["FileSystems"] == []
     assert aws.client("logs").describe_log_groups()["logGroups"] == []
+
+
+class DeleteFailsOnFullBuckets:
+    """Stacks whose delete behaves as CloudFormation's does with S3 (which moto does not
+    model): a bucket with DeletionPolicy Delete that still holds object versions cannot be
+    deleted, so the stack ends DELETE_FAILED with that bucket DELETE_FAILED."""
+
+    def __init__(self, s3: object, deleted: list[str], retained: list[str]) -> None:
+        self.s3, self.deleted, self.retained = s3, deleted, retained
+        self.attempts = 0
+        self.status = "CREATE_COMPLETE"
+
+    def _full(self, bucket: str) -> bool:
+        listing = self.s3.list_object_versions(Bucket=bucket)
+        return bool(listing.get("Versions") or listing.get("DeleteMarkers"))
+
+    def resources(self, name: str) -> list[dict[str, str]]:
+        failed = {b for b in self.deleted if self.status == "DELETE_FAILED" and self._full(b)}
+        return [
+            {
+                "ResourceType": "AWS::S3::Bucket",
+                "PhysicalResourceId": bucket,
+                "ResourceStatus": "DELETE_FAILED" if bucket in failed else "CREATE_COMPLETE",
+            }
+            for bucket in self.deleted + self.retained
+        ]
+
+    def delete(self, name: str) -> None:
+        self.attempts += 1
+        if any(self._full(bucket) for bucket in self.deleted):
+            self.status = "DELETE_FAILED"
+            raise StackError(f"Stack {name} ended in DELETE_FAILED: the bucket is not empty.")
+        for bucket in self.deleted:
+            self.s3.delete_bucket(Bucket=bucket)
+        self.status = "DELETE_COMPLETE"
+
+
+def test_without_purge_a_deleted_bucket_is_emptied_and_the_kept_ones_are_named(
+    aws: AwsSession, capsys: pytest.CaptureFixture[str]
+):
+    s3 = aws.client("s3")
+    for bucket in ("scratch", "egress"):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        for body in (b"one", b"two"):
+            s3.put_object(Bucket=bucket, Key="run/results/00000.json", Body=body)
+    stacks = DeleteFailsOnFullBuckets(s3, deleted=["scratch"], retained=["egress"])
+
+    assert remove_stack(aws, stacks, "n2n") == ["stack n2n"]
+
+    assert (stacks.attempts, stacks.status) == (2, "DELETE_COMPLETE")
+    assert not _exists(s3.head_bucket, Bucket="scratch")
+    assert len(s3.list_object_versions(Bucket="egress")["Versions"]) == 2
+    said = capsys.readouterr().err
+    assert "Emptying bucket scratch, which the stack deletes" in said
+    assert "Kept S3 bucket egress: its DeletionPolicy retains it" in said
+    assert "Kept S3 bucket scratch" not in said
+
+
+def test_without_purge_what_the_stack_retained_is_named(
+    aws: AwsSession, retaining_stack: dict, capsys: pytest.CaptureFixture[str]
+):
+    remove_stack(aws, StackDeployer(aws), "n2n")
+    said = capsys.readouterr().err
+    assert f"Kept S3 bucket {retaining_stack['EgressBucketName']}: its DeletionPolicy" in said
+    assert f"Kept EFS file system {retaining_stack['FileSystemId']}" in said
+    assert "Kept log group /n2n/teardown/steps" in said
+    assert "aws/efs/automatic-backup-vault" in said

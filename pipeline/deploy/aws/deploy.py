@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pipeline.deploy.aws.build import ImageBuilder
 from pipeline.deploy.aws.package import container_source, lambda_code, upload
+from pipeline.deploy.aws.preflight import check_network, check_region
 from pipeline.deploy.aws.session import AwsSession, resolve_session
 from pipeline.deploy.aws.stack import StackDeployer
 from pipeline.deploy.aws.teardown import remove_stack
@@ -66,7 +67,10 @@ class AwsDeployer:
         return outputs
 
     def deploy(self, stack: str, parameters: Mapping[str, str]) -> dict[str, str]:
-        """Deploy the pipeline stack ``stack`` with ``parameters``; return its outputs."""
+        """Deploy the pipeline stack ``stack`` with ``parameters``; return its outputs. The
+        Region and the network are checked before anything is created."""
+        check_region(self.aws.region)
+        check_network(self.aws, parameters)
         bootstrap = self.bootstrap(stack)
         bucket = bootstrap[ARTIFACT_BUCKET]
         s3 = self.aws.client("s3")

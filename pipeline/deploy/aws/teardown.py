@@ -4,10 +4,18 @@ delete marker), ECR repositories, EFS file systems (mount targets first) and log
 Purging is a registry by CloudFormation resource type: each purger empties its resource
 before the stack is deleted (so the stack's own delete of a non-retained one succeeds) and
 removes it afterwards if it is still there, i.e. if the stack retained it.
+
+Without purge, a bucket the stack deletes (DeletionPolicy Delete) must still be empty,
+versions included, or the delete ends DELETE_FAILED: when it does, the buckets it could not
+delete are emptied and the delete runs again (CloudFormation names exactly the buckets it
+tried to delete, so a retained one is never touched). Server access logs and flow logs are
+delivered late, so a bucket emptied once may fill again: the rounds repeat a few times.
+What the stack kept is said on stderr, with why and how to remove it.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Protocol
 
@@ -19,6 +27,8 @@ from pipeline.deploy.aws.stack import StackDeployer
 from pipeline.errors import StackError
 
 ECR_BATCH = 100
+DELETE_ROUNDS = 3
+EFS_BACKUP_VAULT = "aws/efs/automatic-backup-vault"
 MOUNT_TARGETS_GONE = WaiterModel(
     {
         "version": 2,
@@ -48,24 +58,34 @@ def _code(error: ClientError) -> str:
 class Purger(Protocol):
     """Empties and removes one kind of retained resource, by physical id."""
 
+    kind: str
+    """What the resource is called in messages ("S3 bucket")."""
+
     def empty(self, physical_id: str) -> None:
         """Make the resource deletable (called before the stack is deleted)."""
 
     def remove(self, physical_id: str) -> str | None:
         """Delete the resource if it still exists; say what was removed, or None."""
 
+    def exists(self, physical_id: str) -> bool:
+        """Whether the resource is still there."""
+
 
 class BucketPurger:
     """S3 buckets: delete every object version and delete marker, then the bucket."""
+
+    kind = "S3 bucket"
 
     def __init__(self, aws: AwsSession) -> None:
         self.s3 = aws.client("s3")
         self.deleted: dict[str, int] = {}
 
     def empty(self, physical_id: str) -> None:
-        """Delete every object version and delete marker of the bucket."""
+        """Stop the bucket's own access logging, then delete every object version and
+        delete marker of the bucket."""
         pages = self.s3.get_paginator("list_object_versions").paginate(Bucket=physical_id)
         try:
+            self.s3.put_bucket_logging(Bucket=physical_id, BucketLoggingStatus={})
             for page in pages:
                 versions = page.get("Versions", []) + page.get("DeleteMarkers", [])
                 if not versions:
@@ -87,20 +107,34 @@ class BucketPurger:
                 raise
 
     def remove(self, physical_id: str) -> str | None:
-        """Empty the bucket again (late writes such as access logs), then delete it."""
-        self.empty(physical_id)
-        try:
-            self.s3.delete_bucket(Bucket=physical_id)
-        except ClientError as error:
-            if _code(error) == "NoSuchBucket":
-                return None
-            raise
+        """Empty the bucket again (late writes such as access logs), then delete it; a log
+        delivered in between makes it empty and try again, a few times."""
+        for round_ in range(DELETE_ROUNDS):
+            self.empty(physical_id)
+            try:
+                self.s3.delete_bucket(Bucket=physical_id)
+                break
+            except ClientError as error:
+                if _code(error) == "NoSuchBucket":
+                    return None
+                if _code(error) != "BucketNotEmpty" or round_ == DELETE_ROUNDS - 1:
+                    raise
         count = self.deleted.get(physical_id, 0)
         return f"S3 bucket {physical_id} ({count} object versions and delete markers)"
+
+    def exists(self, physical_id: str) -> bool:
+        """Whether the bucket is still there."""
+        try:
+            self.s3.head_bucket(Bucket=physical_id)
+        except ClientError:
+            return False
+        return True
 
 
 class RepositoryPurger:
     """ECR repositories: delete every image, then the repository."""
+
+    kind = "ECR repository"
 
     def __init__(self, aws: AwsSession) -> None:
         self.ecr = aws.client("ecr")
@@ -129,10 +163,20 @@ class RepositoryPurger:
             raise
         return f"ECR repository {physical_id}"
 
+    def exists(self, physical_id: str) -> bool:
+        """Whether the repository is still there."""
+        try:
+            self.ecr.describe_repositories(repositoryNames=[physical_id])
+        except ClientError:
+            return False
+        return True
+
 
 class FileSystemPurger:
     """EFS file systems: delete the mount targets, wait until they are gone, then the
     file system (its access points go with it)."""
+
+    kind = "EFS file system"
 
     def __init__(self, aws: AwsSession, delay: float = 10.0) -> None:
         self.efs = aws.client("efs")
@@ -156,9 +200,19 @@ class FileSystemPurger:
         self.efs.delete_file_system(FileSystemId=physical_id)
         return f"EFS file system {physical_id} ({len(targets)} mount targets)"
 
+    def exists(self, physical_id: str) -> bool:
+        """Whether the file system is still there."""
+        try:
+            self.efs.describe_file_systems(FileSystemId=physical_id)
+        except ClientError:
+            return False
+        return True
+
 
 class LogGroupPurger:
     """CloudWatch log groups: delete the group and its streams."""
+
+    kind = "log group"
 
     def __init__(self, aws: AwsSession) -> None:
         self.logs = aws.client("logs")
@@ -176,6 +230,11 @@ class LogGroupPurger:
             raise
         return f"log group {physical_id}"
 
+    def exists(self, physical_id: str) -> bool:
+        """Whether the log group is still there."""
+        groups = self.logs.describe_log_groups(logGroupNamePrefix=physical_id)["logGroups"]
+        return any(group["logGroupName"] == physical_id for group in groups)
+
 
 PURGERS: dict[str, Callable[[AwsSession], Purger]] = {
     "AWS::S3::Bucket": BucketPurger,
@@ -189,21 +248,62 @@ def remove_stack(
     aws: AwsSession, stacks: StackDeployer, name: str, purge: bool = False
 ) -> list[str]:
     """Delete stack ``name`` and wait; with ``purge`` also empty and remove the buckets,
-    repositories, file systems and log groups it retained. Return what was removed."""
+    repositories, file systems and log groups it retained. Return what was removed; say
+    on stderr what was kept and why."""
     purgers: dict[str, Purger] = {}
     targets: list[tuple[Purger, str]] = []
+    for resource in stacks.resources(name):
+        kind, physical_id = resource["ResourceType"], resource.get("PhysicalResourceId")
+        if kind in PURGERS and physical_id:
+            purger = purgers.setdefault(kind, PURGERS[kind](aws))
+            targets.append((purger, physical_id))
     if purge:
-        for resource in stacks.resources(name):
-            kind, physical_id = resource["ResourceType"], resource.get("PhysicalResourceId")
-            if kind in PURGERS and physical_id:
-                purger = purgers.setdefault(kind, PURGERS[kind](aws))
-                targets.append((purger, physical_id))
-    for purger, physical_id in targets:
-        purger.empty(physical_id)
-    stacks.delete(name)
+        for purger, physical_id in targets:
+            purger.empty(physical_id)
+    _delete(stacks, name, purgers.get("AWS::S3::Bucket") or BucketPurger(aws))
     removed = [f"stack {name}"]
     for purger, physical_id in targets:
-        what = purger.remove(physical_id)
-        if what:
-            removed.append(what)
+        if purge:
+            what = purger.remove(physical_id)
+            if what:
+                removed.append(what)
+        elif purger.exists(physical_id):
+            print(
+                f"Kept {purger.kind} {physical_id}: "
+                f"its DeletionPolicy retains it (RetainData=Retain); `n2n teardown --purge` "
+                "deletes it.",
+                file=sys.stderr,
+            )
+    for purger, physical_id in targets:
+        if isinstance(purger, FileSystemPurger):
+            print(
+                f"Kept the automatic backups of EFS file system {physical_id}, if any: they "
+                f"live in the AWS Backup vault {EFS_BACKUP_VAULT} under its own retention "
+                "(35 days by default); delete them in the AWS Backup console if unwanted.",
+                file=sys.stderr,
+            )
     return removed
+
+
+def _delete(stacks: StackDeployer, name: str, buckets: BucketPurger) -> None:
+    """Delete the stack; when it ends DELETE_FAILED on buckets that are not empty, empty
+    exactly those and delete again (a few rounds, for logs delivered late)."""
+    for round_ in range(DELETE_ROUNDS):
+        try:
+            stacks.delete(name)
+            return
+        except StackError:
+            failed = [
+                resource["PhysicalResourceId"]
+                for resource in stacks.resources(name)
+                if resource["ResourceType"] == "AWS::S3::Bucket"
+                and resource["ResourceStatus"] == "DELETE_FAILED"
+            ]
+            if not failed or round_ == DELETE_ROUNDS - 1:
+                raise
+        for bucket in failed:
+            print(
+                f"Emptying bucket {bucket}, which the stack deletes, and deleting again.",
+                file=sys.stderr,
+            )
+            buckets.empty(bucket)

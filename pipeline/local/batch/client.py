@@ -245,6 +245,8 @@ class BatchClient(LocalClient):
             "tags": params.get("tags", {}),
             "jobQueueType": params.get("jobQueueType", "ECS"),
         }
+        # jobStateTimeLimitActions are kept for describe_job_queues but never fire: the
+        # engine does not model the blocked RUNNABLE states they act on (README).
         for key in ("schedulingPolicyArn", "jobStateTimeLimitActions"):
             if key in params:
                 doc[key] = copy.deepcopy(params[key])

@@ -12,6 +12,7 @@ from typing import Any
 from pipeline.local.core.arns import region_of
 from pipeline.local.core.client import LocalClient
 from pipeline.local.runner import ensure_runner
+from pipeline.local.stepfunctions.asl import UnsupportedDefinition
 from pipeline.local.stepfunctions.executions import ExecutionRecord, Executions
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -60,10 +61,23 @@ class StepFunctionsClient(LocalClient):
         if any(record.status == "RUNNING" for record in records):
             ensure_runner(self.home)
 
-    def create_state_machine(self, **params: Any) -> dict[str, Any]:
-        """Create a state machine from an ASL definition the local interpreter can run."""
+    def _check_definition(self, operation: str, text: str, name: str) -> None:
+        """Raise the ``InvalidDefinition`` ClientError AWS raises, with one sentence, for a
+        definition that is not JSON or that the local interpreter cannot run."""
         from pipeline.local.stepfunctions.integrations import validate_for_local
 
+        try:
+            definition = json.loads(text)
+        except ValueError as error:
+            message = f"State machine {name}: the definition is not JSON ({error})."
+            raise self.error(operation, "InvalidDefinition", message) from None
+        try:
+            validate_for_local(definition, name)
+        except UnsupportedDefinition as error:
+            raise self.error(operation, "InvalidDefinition", str(error)) from None
+
+    def create_state_machine(self, **params: Any) -> dict[str, Any]:
+        """Create a state machine from an ASL definition the local interpreter can run."""
         self.validate("CreateStateMachine", params)
         arn = self.arn("states", f"stateMachine:{params['name']}")
         if self.model.state_machine(arn):
@@ -72,7 +86,7 @@ class StepFunctionsClient(LocalClient):
                 "StateMachineAlreadyExists",
                 f"State Machine Already Exists: '{arn}'",
             )
-        validate_for_local(json.loads(params["definition"]), params["name"])
+        self._check_definition("CreateStateMachine", params["definition"], params["name"])
         self.model.put_state_machine(arn, params["name"], params["definition"], params["roleArn"])
         return {
             "stateMachineArn": arn,
@@ -81,12 +95,10 @@ class StepFunctionsClient(LocalClient):
 
     def update_state_machine(self, **params: Any) -> dict[str, Any]:
         """Replace a state machine's definition or role."""
-        from pipeline.local.stepfunctions.integrations import validate_for_local
-
         self.validate("UpdateStateMachine", params)
         machine = self._machine("UpdateStateMachine", params["stateMachineArn"])
         definition = params.get("definition", machine.definition)
-        validate_for_local(json.loads(definition), machine.name)
+        self._check_definition("UpdateStateMachine", definition, machine.name)
         role = params.get("roleArn", machine.role_arn)
         self.model.put_state_machine(machine.arn, machine.name, definition, role)
         return {"updateDate": datetime.now(UTC)}

@@ -24,12 +24,14 @@ from pipeline.local.cloudformation.template.functions import (
 )
 from pipeline.local.cloudformation.template.names import Namer, default_namer, partition_of
 from pipeline.local.cloudformation.template.parameters import as_string, resolve_parameters
+from pipeline.local.cloudformation.template.rules import check_rules
 
 _SECTIONS = (
     "AWSTemplateFormatVersion",
     "Description",
     "Metadata",
     "Parameters",
+    "Rules",
     "Mappings",
     "Conditions",
     "Transform",
@@ -55,7 +57,7 @@ _POLICIES = {
 }
 _STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
 _LOGICAL_ID = re.compile(r"[A-Za-z0-9]+")
-_NAMED_SECTIONS = ("Parameters", "Mappings", "Conditions", "Resources", "Outputs")
+_NAMED_SECTIONS = ("Parameters", "Rules", "Mappings", "Conditions", "Resources", "Outputs")
 
 
 @dataclass
@@ -140,6 +142,7 @@ def resolve_stack(
             for logical_id, declaration in resources.items()
         },
     )
+    check_rules(scope, _section(template, "Rules"))
     for name in scope.condition_definitions:
         scope.condition(name, f"Condition {name}")
     active = _active_resources(scope, resources)

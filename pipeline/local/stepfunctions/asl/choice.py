@@ -115,6 +115,8 @@ def check_rule(rule: Any, top_level: bool) -> None:
     """Raise ValueError when ``rule`` is not a Choice rule the interpreter can evaluate."""
     if not isinstance(rule, dict):
         raise ValueError(f"a Choice rule must be an object, not {rule!r}")
+    if "Condition" in rule:
+        raise ValueError("its Condition is JSONata: write the rule in JSONPath with a Variable")
     allowed = {"Comment", "Next"} if top_level else {"Comment"}
     if top_level and "Next" not in rule:
         raise ValueError("every Choice rule needs a Next")

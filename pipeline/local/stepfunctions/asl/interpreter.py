@@ -32,14 +32,19 @@ from pipeline.local.stepfunctions.asl.paths import (
     apply_output_path,
     apply_result_path,
     lookup,
-    select,
 )
 from pipeline.local.stepfunctions.asl.templates import render, resolve
-from pipeline.local.stepfunctions.asl.timestamps import format_timestamp, now, parse_timestamp
+from pipeline.local.stepfunctions.asl.timestamps import (
+    documented,
+    format_timestamp,
+    now,
+    parse_timestamp,
+)
 
 Integration = Callable[[str, Any], Any]
 Recorder = Callable[[str, "dict | None"], None]
 INLINE_MAP_CONCURRENCY = 40
+MAP_ITEM_SOURCE = "STATE_DATA"
 _NOT_SET = object()
 
 
@@ -58,6 +63,14 @@ class _Visit:
         """The context object with the current retry count."""
         return {**self.context, "State": {**self.context["State"], "RetryCount": self.retry_count}}
 
+    def selected_input(self) -> Any:
+        """The state input after InputPath."""
+        return apply_input_path(self.state.get("InputPath", "$"), self.data, self.context_now())
+
+    def filtered_output(self, data: Any) -> Any:
+        """``data`` after OutputPath."""
+        return apply_output_path(self.state.get("OutputPath", "$"), data, self.context_now())
+
 
 class Interpreter:
     """Runs one execution of ``definition``, calling ``invoke`` for Task resources."""
@@ -75,7 +88,7 @@ class Interpreter:
     ) -> None:
         self.definition = definition
         self.invoke = invoke
-        self.context = context
+        self.context = _with_documented_start_time(context)
         self.time_scale = time_scale
         self.max_wait_s = max_wait_s
         self._record = record
@@ -155,7 +168,7 @@ class Interpreter:
 
     @staticmethod
     def _effective_input(visit: _Visit, template_field: str = "Parameters") -> Any:
-        data = apply_input_path(visit.state.get("InputPath", "$"), visit.data)
+        data = visit.selected_input()
         template = visit.state.get(template_field, _NOT_SET)
         return data if template is _NOT_SET else render(template, data, visit.context_now())
 
@@ -165,7 +178,7 @@ class Interpreter:
         if "ResultSelector" in state:
             result = render(state["ResultSelector"], result, visit.context_now())
         combined = apply_result_path(state.get("ResultPath", "$"), visit.data, result)
-        return apply_output_path(state.get("OutputPath", "$"), combined)
+        return visit.filtered_output(combined)
 
     # -- Retry and Catch -------------------------------------------------------------------
 
@@ -209,15 +222,13 @@ class Interpreter:
         effective = self._effective_input(visit)
         result = visit.state.get("Result", effective)
         output = apply_result_path(visit.state.get("ResultPath", "$"), visit.data, result)
-        return apply_output_path(visit.state.get("OutputPath", "$"), output), self._next(
-            visit.state
-        )
+        return visit.filtered_output(output), self._next(visit.state)
 
     def _wait(self, visit: _Visit) -> tuple[Any, str | None]:
         state = visit.state
-        data = apply_input_path(state.get("InputPath", "$"), visit.data)
+        data = visit.selected_input()
         self._sleep(self._wait_seconds(state, data, visit.context), visit.cancel)
-        return apply_output_path(state.get("OutputPath", "$"), data), self._next(state)
+        return visit.filtered_output(data), self._next(state)
 
     @staticmethod
     def _wait_seconds(state: dict, data: Any, context: dict) -> float:
@@ -242,8 +253,8 @@ class Interpreter:
 
     def _choice(self, visit: _Visit) -> tuple[Any, str | None]:
         state = visit.state
-        data = apply_input_path(state.get("InputPath", "$"), visit.data)
-        output = apply_output_path(state.get("OutputPath", "$"), data)
+        data = visit.selected_input()
+        output = visit.filtered_output(data)
         for rule in state["Choices"]:
             if choice.matches(rule, data, visit.context):
                 return output, rule["Next"]
@@ -254,17 +265,24 @@ class Interpreter:
         )
 
     def _succeed(self, visit: _Visit) -> tuple[Any, str | None]:
-        data = apply_input_path(visit.state.get("InputPath", "$"), visit.data)
-        return apply_output_path(visit.state.get("OutputPath", "$"), data), None
+        return visit.filtered_output(visit.selected_input()), None
 
     def _fail(self, visit: _Visit) -> tuple[Any, str | None]:
         state = visit.state
 
         def field_value(name: str) -> str:
-            if f"{name}Path" in state:
-                value = resolve(state[f"{name}Path"], visit.data, visit.context)
-                return value if isinstance(value, str) else history.as_json(value)
-            return state.get(name, "")
+            # "When resolved, the reference path must select a field that contains a string
+            # value": https://docs.aws.amazon.com/step-functions/latest/dg/state-fail.html
+            if f"{name}Path" not in state:
+                return state.get(name, "")
+            path = state[f"{name}Path"]
+            value = resolve(path, visit.data, visit.context)
+            if not isinstance(value, str):
+                raise RuntimeFailure(
+                    f"The {name}Path {path!r} of state '{visit.name}' selects "
+                    f"{history.as_json(value)}, which is not a string"
+                )
+            return value
 
         raise StatesError(field_value("Error"), field_value("Cause"))
 
@@ -296,7 +314,7 @@ class Interpreter:
     @staticmethod
     def _seconds_field(visit: _Visit, name: str) -> int | None:
         if f"{name}Path" in visit.state:
-            value = select(visit.state[f"{name}Path"], visit.data)
+            value = lookup(visit.state[f"{name}Path"], visit.data, visit.context_now())
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise RuntimeFailure(f"The {name}Path value {value!r} is not a positive integer")
             return value
@@ -373,8 +391,13 @@ class Interpreter:
             return output
 
         def attempt() -> list:
-            data = apply_input_path(state.get("InputPath", "$"), visit.data)
-            items = select(state.get("ItemsPath", "$"), data)
+            data = visit.selected_input()
+            items = lookup(state.get("ItemsPath", "$"), data, visit.context_now())
+            if isinstance(items, dict):
+                raise RuntimeFailure(
+                    f"The ItemsPath of state '{visit.name}' selects a JSON object, and the local "
+                    "backend iterates arrays only: select an array"
+                )
             if not isinstance(items, list):
                 shown = history.as_json(items)
                 raise RuntimeFailure(f"The ItemsPath of state '{visit.name}' selects {shown}")
@@ -384,7 +407,7 @@ class Interpreter:
             ]
             self.record("MapStateStarted", {"length": len(items)})
             jobs = [functools.partial(iteration, index, item) for index, item in enumerate(inputs)]
-            limit = state.get("MaxConcurrency") or INLINE_MAP_CONCURRENCY
+            limit = self._max_concurrency(visit, data) or INLINE_MAP_CONCURRENCY
             try:
                 results = self._concurrently(jobs, limit, visit.cancel)
             except StatesError:
@@ -396,11 +419,28 @@ class Interpreter:
         return self._attempts(visit, attempt)
 
     @staticmethod
+    def _max_concurrency(visit: _Visit, data: Any) -> int:
+        """MaxConcurrency, or the non-negative integer MaxConcurrencyPath selects; 0 means no
+        limit: https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html"""
+        if "MaxConcurrencyPath" not in visit.state:
+            return visit.state.get("MaxConcurrency", 0)
+        path = visit.state["MaxConcurrencyPath"]
+        value = lookup(path, data, visit.context_now())
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise RuntimeFailure(
+                f"The MaxConcurrencyPath {path!r} of state '{visit.name}' selects "
+                f"{history.as_json(value)}, which is not a non-negative integer"
+            )
+        return value
+
+    @staticmethod
     def _item_input(visit: _Visit, selector: str, data: Any, index: int, item: Any) -> Any:
         if selector not in visit.state:
             return item
-        context = {**visit.context_now(), "Map": {"Item": {"Index": index, "Value": item}}}
-        return render(visit.state[selector], data, context)
+        # An inline Map's items come from the state input: Source is STATE_DATA
+        # (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html).
+        where = {"Index": index, "Value": item, "Source": MAP_ITEM_SOURCE}
+        return render(visit.state[selector], data, {**visit.context_now(), "Map": {"Item": where}})
 
     @staticmethod
     def _concurrently(
@@ -428,6 +468,15 @@ class Interpreter:
         if first_failure is not None:
             raise first_failure
         return [future.result() for future in futures]
+
+
+def _with_documented_start_time(context: dict) -> dict:
+    """``context`` with ``Execution.StartTime`` in the documented ``...T10:04:42.001Z`` form,
+    whatever RFC 3339 form the caller wrote it in."""
+    execution = context.get("Execution", {})
+    if "StartTime" not in execution:
+        return context
+    return {**context, "Execution": {**execution, "StartTime": documented(execution["StartTime"])}}
 
 
 def _task_result(future: Future, timeout: float) -> Any:

@@ -3,7 +3,8 @@ registry of the functions by name.
 
 Arguments are string literals in single quotes (``\\`` escapes ``'``, ``{``, ``}`` and
 ``\\`` itself), numbers, ``null``, ``true``, ``false``, paths (``$.x``, ``$$.Execution.Id``)
-and nested calls.
+and nested calls. The rules follow
+https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import binascii
 import functools
 import hashlib
 import json
+import math
 import random
 import re
 import uuid
@@ -23,7 +25,9 @@ from typing import Any
 from pipeline.local.stepfunctions.asl.errors import RuntimeFailure
 
 MAX_ARRAY_RANGE = 1000
-MAX_BASE64_CHARS = 10_000
+MAX_INPUT_CHARS = 10_000
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+_ESCAPABLE = "'{}\\"
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
 _NAME = re.compile(r"States\.[A-Za-z][A-Za-z0-9]*")
 _WORD = re.compile(r"[a-z]+")
@@ -36,9 +40,11 @@ class IntrinsicSyntaxError(ValueError):
 
 class Literal(str):
     """A string literal's value; ``parts`` is its text split at unescaped ``{}``
-    (what States.Format fills in)."""
+    (what States.Format fills in); ``open_escape`` is a backslash that escapes none of
+    ``' { } \\``, which fails the call at run time as the documentation says."""
 
     parts: tuple[str, ...]
+    open_escape: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,18 +94,21 @@ def is_intrinsic(text: Any) -> bool:
 
 def _read_string(text: str, start: int) -> tuple[Literal, int]:
     """The literal opening at ``text[start] == "'"`` and the index after its closing quote."""
-    parts, current, i = [], [], start + 1
+    parts, current, i, open_escape = [], [], start + 1, None
     while i < len(text):
         char = text[i]
         if char == "\\":
             if i + 1 >= len(text):
                 break
+            if text[i + 1] not in _ESCAPABLE and open_escape is None:
+                open_escape = text[i : i + 2]
             current.append(text[i + 1])
             i += 2
         elif char == "'":
             parts.append("".join(current))
             literal = Literal("{}".join(parts))
             literal.parts = tuple(parts)
+            literal.open_escape = open_escape
             return literal, i + 1
         elif text.startswith("{}", i):
             parts.append("".join(current))
@@ -241,6 +250,11 @@ def evaluate(text: str, resolve: Callable[[str], Any]) -> Any:
 def _evaluate(node: Any, resolve: Callable[[str], Any]) -> Any:
     if isinstance(node, PathArg):
         return resolve(node.path)
+    if isinstance(node, Literal) and node.open_escape:
+        raise RuntimeFailure(
+            f"The string literal '{node}' has the open escape {node.open_escape!r}: "
+            "a backslash may only escape ', {, } or a backslash"
+        )
     if not isinstance(node, Call):
         return node
     args = [_evaluate(arg, resolve) for arg in node.args]
@@ -265,6 +279,13 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _rounded(value: Any, what: str) -> int:
+    """``value`` as an integer: "If you specify a non-integer value ..., Step Functions will
+    round it off to the nearest integer" (halves round up, as Java's ``Math.round``)."""
+    _require(_is_number(value) and math.isfinite(value), f"needs a number as its {what}")
+    return value if isinstance(value, int) else math.floor(value + 0.5)
 
 
 def _canonical(value: Any) -> str:
@@ -319,7 +340,8 @@ def array(*values: Any) -> list:
 def array_partition(values: Any, size: Any) -> list:
     """``values`` in chunks of ``size`` (the last may be shorter)."""
     _require(isinstance(values, list), "needs an array as its first argument")
-    _require(_is_int(size) and size > 0, "needs a positive integer chunk size")
+    size = _rounded(size, "chunk size")
+    _require(size > 0, "needs a positive integer chunk size")
     return [values[i : i + size] for i in range(0, len(values), size)]
 
 
@@ -334,7 +356,9 @@ def array_contains(values: Any, value: Any) -> bool:
 @intrinsic("States.ArrayRange", 3)
 def array_range(start: Any, end: Any, step: Any) -> list[int]:
     """``start``, ``start + step``, ... up to and including ``end``."""
-    _require(all(_is_int(v) for v in (start, end, step)), "needs integer arguments")
+    start, end, step = (
+        _rounded(v, name) for v, name in [(start, "start"), (end, "end"), (step, "step")]
+    )
     _require(step != 0, "needs a non-zero step")
     values = list(range(start, end + (1 if step > 0 else -1), step))
     _require(len(values) <= MAX_ARRAY_RANGE, f"would make more than {MAX_ARRAY_RANGE} items")
@@ -369,14 +393,14 @@ def array_unique(values: Any) -> list:
 @intrinsic("States.Base64Encode", 1)
 def base64_encode(text: Any) -> str:
     """The Base64 encoding of ``text``'s UTF-8 bytes."""
-    _require(isinstance(text, str) and len(text) <= MAX_BASE64_CHARS, "needs a string")
+    _require(isinstance(text, str) and len(text) <= MAX_INPUT_CHARS, "needs a string")
     return base64.b64encode(text.encode()).decode("ascii")
 
 
 @intrinsic("States.Base64Decode", 1)
 def base64_decode(text: Any) -> str:
     """The UTF-8 text Base64 ``text`` encodes."""
-    _require(isinstance(text, str) and len(text) <= MAX_BASE64_CHARS, "needs a string")
+    _require(isinstance(text, str) and len(text) <= MAX_INPUT_CHARS, "needs a string")
     try:
         return base64.b64decode(text, validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
@@ -396,7 +420,9 @@ _HASHES = {
 def hash_(data: Any, algorithm: Any) -> str:
     """The hex digest of ``data`` by ``algorithm`` (MD5, SHA-1, SHA-256, SHA-384, SHA-512)."""
     _require(algorithm in _HASHES, f"does not know the algorithm {algorithm!r}")
-    return hashlib.new(_HASHES[algorithm], _as_text(data).encode()).hexdigest()
+    text = _as_text(data)
+    _require(len(text) <= MAX_INPUT_CHARS, f"takes at most {MAX_INPUT_CHARS} characters of data")
+    return hashlib.new(_HASHES[algorithm], text.encode()).hexdigest()
 
 
 @intrinsic("States.JsonMerge", 3)
@@ -410,16 +436,21 @@ def json_merge(left: Any, right: Any, deep: Any) -> dict:
 @intrinsic("States.MathRandom", 2, 3)
 def math_random(start: Any, end: Any, seed: Any = None) -> int:
     """A random integer with ``start <= n < end`` (seeded when ``seed`` is given)."""
-    _require(_is_int(start) and _is_int(end) and start < end, "needs integers start < end")
+    start, end = _rounded(start, "start"), _rounded(end, "end")
+    _require(start < end, "needs a start number below its end number")
     _require(seed is None or _is_int(seed), "needs an integer seed")
     generator = random.Random(seed) if seed is not None else random
     return generator.randrange(start, end)
 
 
 @intrinsic("States.MathAdd", 2)
-def math_add(left: Any, right: Any) -> int | float:
-    """``left + right``."""
-    _require(_is_number(left) and _is_number(right), "needs two numbers")
+def math_add(left: Any, right: Any) -> int:
+    """``left + right``, each rounded to an integer in the 32-bit range."""
+    left, right = _rounded(left, "first argument"), _rounded(right, "second argument")
+    _require(
+        all(INT32_MIN <= value <= INT32_MAX for value in (left, right)),
+        f"needs integers between {INT32_MIN} and {INT32_MAX}",
+    )
     return left + right
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 from typing import Any
 
 from jsonpath_ng import jsonpath as jp
@@ -18,6 +19,7 @@ from jsonpath_ng.ext import parse
 from pipeline.local.stepfunctions.asl.errors import RuntimeFailure
 
 _MISSING = object()
+_VARIABLE = re.compile(r"\$[A-Za-z_]")  # $name: a variable (Assign), not a JsonPath
 
 
 class PathSyntaxError(ValueError):
@@ -30,6 +32,11 @@ def compile_path(path: str) -> jp.JSONPath:
     its first ``$``)."""
     if not isinstance(path, str) or not path.startswith("$"):
         raise PathSyntaxError(f"{path!r} is not a JsonPath: it must start with '$'")
+    if _VARIABLE.match(path):
+        raise PathSyntaxError(
+            f"{path!r} reads a workflow variable, and the local backend does not interpret "
+            "variables: pass the value in the state input"
+        )
     try:
         return parse(path[1:] if path.startswith("$$") else path)
     except Exception as exc:  # jsonpath-ng raises several types for bad syntax
@@ -86,14 +93,16 @@ def is_present(path: str, data: Any) -> bool:
     return bool(compile_path(path).find(data))
 
 
-def apply_input_path(path: str | None, data: Any) -> Any:
-    """InputPath: the selected part of the state input; null gives ``{}``."""
-    return {} if path is None else select(path, data)
+def apply_input_path(path: str | None, data: Any, context: dict) -> Any:
+    """InputPath: the selected part of the state input (of the context object for a ``$$``
+    path); null gives ``{}``."""
+    return {} if path is None else lookup(path, data, context)
 
 
-def apply_output_path(path: str | None, data: Any) -> Any:
-    """OutputPath: the selected part of the state output; null gives ``{}``."""
-    return {} if path is None else select(path, data)
+def apply_output_path(path: str | None, data: Any, context: dict) -> Any:
+    """OutputPath: the selected part of the state output (of the context object for a
+    ``$$`` path); null gives ``{}``."""
+    return {} if path is None else lookup(path, data, context)
 
 
 def apply_result_path(path: str | None, state_input: Any, result: Any) -> Any:
@@ -128,5 +137,10 @@ def _holds(node: Any, step: str | int) -> bool:
 
 
 def lookup(path: str, data: Any, context: dict) -> Any:
-    """``select`` in the context object for a ``$$`` path, else in ``data``."""
+    """``select`` in the context object for a ``$$`` path, else in ``data``.
+
+    InputPath, OutputPath, ItemsPath, Choice variables and payload templates all read
+    ``$$`` from the context object:
+    https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html
+    """
     return select(path, context if path.startswith("$$") else data)

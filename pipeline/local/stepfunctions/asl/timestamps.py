@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # An uppercase T between date and time; Z or a numeric offset (ASL's RFC 3339 profile).
@@ -21,10 +21,19 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 
 def format_timestamp(moment: datetime) -> str:
-    """``moment`` as AWS writes context-object times: ``2024-05-01T12:00:00.123Z``."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+    """``moment`` as AWS writes context-object times, in UTC to the nearest millisecond:
+    ``2025-08-27T10:04:42.001Z``, and ``2025-08-27T10:04:42Z`` when the fraction is zero
+    (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html)."""
+    moment = moment.astimezone(UTC) + timedelta(microseconds=500)
+    millis = moment.microsecond // 1000
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{millis:03d}Z" if millis else "Z")
+
+
+def documented(text: Any) -> Any:
+    """An RFC 3339 timestamp ``text`` in the documented form of ``format_timestamp``; any
+    other value unchanged."""
+    moment = parse_timestamp(text)
+    return text if moment is None else format_timestamp(moment)
 
 
 def now() -> datetime:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.local.stepfunctions.asl import choice, errors
+from pipeline.local.stepfunctions.asl import choice, errors, intrinsics
 from pipeline.local.stepfunctions.asl.errors import UnsupportedDefinition
 from pipeline.local.stepfunctions.asl.paths import compile_path, reference_steps
 from pipeline.local.stepfunctions.asl.templates import check_expression, check_template
@@ -30,15 +30,48 @@ FIELDS: dict[str, set[str]] = {
     "Map": _IO
     | _FLOW
     | _RESULT
-    | {"ItemSelector", "ItemsPath", "MaxConcurrency", "Iterator", "ItemProcessor"},
+    | {"ItemSelector", "ItemsPath", "MaxConcurrency", "MaxConcurrencyPath"}
+    | {"Iterator", "ItemProcessor"},
 }
 _COMMON = {"Type", "Comment", "QueryLanguage"}
+# The top level may also have TimeoutSeconds: accepted, but not enforced locally: waits run
+# compressed (the interpreter's time_scale), so an execution's age in local seconds says
+# nothing about its age on AWS. The template's own deadline is kept all the same: its watch
+# Lambda, run in-process, stops a run that outlives RunTimeoutSeconds of real time.
 _MACHINE_FIELDS = {"StartAt", "States", "Comment", "Version", "QueryLanguage"}
 _RETRIER_FIELDS = {
     "ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds",
     "JitterStrategy", "Comment",
 }  # fmt: skip
 _CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath", "Comment"}
+# Documented features the local backend refuses, by the field that uses them: what the
+# definition does, and what to do instead (the README, "Step Functions locally").
+_JSONATA = ("uses the JSONata field {!r}", "write the state in JSONPath")
+_DISTRIBUTED = (
+    "uses the Distributed Map field {!r}",
+    "use an inline Map over an array in the state input",
+)
+_DISTRIBUTED_FIELDS = (
+    "ItemReader", "ItemBatcher", "ResultWriter", "Label", "ToleratedFailureCount",
+    "ToleratedFailureCountPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath",
+)  # fmt: skip
+REFUSED_FIELDS: dict[str, tuple[str, str]] = {
+    "Assign": (
+        "uses variables (the field {!r})",
+        "pass data between states with ResultPath and Parameters instead",
+    ),
+    **dict.fromkeys(["Arguments", "Output", "Items", "Condition"], _JSONATA),
+    **dict.fromkeys(_DISTRIBUTED_FIELDS, _DISTRIBUTED),
+    "Credentials": ("uses cross-account task {!r}", "run the task in the execution's account"),
+}
+# The intrinsics a Fail state's ErrorPath and CausePath may call (they return strings):
+# https://docs.aws.amazon.com/step-functions/latest/dg/state-fail.html
+FAIL_PATH_INTRINSICS = frozenset(
+    {
+        "States.Format", "States.JsonToString", "States.ArrayGetItem", "States.Base64Encode",
+        "States.Base64Decode", "States.Hash", "States.UUID",
+    }
+)  # fmt: skip
 
 
 class _Problem(Exception):
@@ -53,7 +86,9 @@ def validate_definition(definition: dict, supports_resource: Callable[[str], boo
     """Reject at deploy time anything the interpreter cannot run (unknown state type, unknown
     field, unknown intrinsic, a Task resource ``supports_resource`` rejects, a Next that does
     not exist, no StartAt...) with UnsupportedDefinition naming the state."""
-    _check_machine(definition, supports_resource, "The state machine")
+    _check_machine(
+        definition, supports_resource, "The state machine", frozenset({"TimeoutSeconds"})
+    )
 
 
 def _reject(subject: str, problem: _Problem) -> UnsupportedDefinition:
@@ -73,6 +108,10 @@ def _check_machine(
         states = machine.get("States")
         if not isinstance(states, dict) or not states:
             raise _Problem("has no States", "define at least one state")
+        if "TimeoutSeconds" in machine and not _positive_int(machine["TimeoutSeconds"]):
+            raise _Problem(
+                f"has TimeoutSeconds {machine['TimeoutSeconds']!r}", "use a positive integer"
+            )
         if machine.get("StartAt") not in states:
             raise _Problem(
                 f"has StartAt {machine.get('StartAt')!r}", "it must name one of its States"
@@ -95,6 +134,10 @@ def _check_machine(
 
 def _only(fields: dict, allowed: set[str]) -> None:
     extra = sorted(set(fields) - allowed)
+    for field in extra:
+        if field in REFUSED_FIELDS:
+            what, instead = REFUSED_FIELDS[field]
+            raise _Problem(what.format(field), instead)
     if extra:
         raise _Problem(f"has the field {extra[0]!r}", f"use only {', '.join(sorted(allowed))}")
 
@@ -262,7 +305,29 @@ def _check_fail(state: dict, states: dict, supports: Callable[[str], bool]) -> N
         if field in state and not isinstance(state[field], str):
             raise _Problem(f"has a {field} that is not a string", "use a string")
         if f"{field}Path" in state:
-            _check_expression(state, f"{field}Path")
+            _check_fail_path(state, f"{field}Path")
+
+
+def _check_fail_path(state: dict, field: str) -> None:
+    """A reference path, or a call of an intrinsic that returns a string."""
+    expression = state[field]
+    _check_expression(state, field)
+    if intrinsics.is_intrinsic(expression):
+        name = intrinsics.parse_call(expression).name
+        if name not in FAIL_PATH_INTRINSICS:
+            raise _Problem(
+                f"has {field} calling {name}",
+                f"call one of {', '.join(sorted(FAIL_PATH_INTRINSICS))}",
+            )
+        return
+    _check_reference_path(state, field)
+
+
+def _check_reference_path(state: dict, field: str) -> None:
+    try:
+        reference_steps(state[field])
+    except ValueError as exc:
+        raise _Problem(f"has {field} {state[field]!r}", str(exc)) from None
 
 
 def _check_parallel(state: dict, states: dict, supports: Callable[[str], bool]) -> None:
@@ -284,10 +349,14 @@ def _check_map(state: dict, states: dict, supports: Callable[[str], bool]) -> No
     )
     if mode != "INLINE":
         raise _Problem(f"uses a {mode} Map", "only inline Map states run locally")
+    if "MaxConcurrency" in state and "MaxConcurrencyPath" in state:
+        raise _Problem("has both MaxConcurrency and MaxConcurrencyPath", "keep one")
     if "MaxConcurrency" in state and not _positive_int(state["MaxConcurrency"], minimum=0):
         raise _Problem(
             f"has MaxConcurrency {state['MaxConcurrency']!r}", "use a non-negative integer"
         )
+    if "MaxConcurrencyPath" in state:
+        _check_reference_path(state, "MaxConcurrencyPath")
 
 
 CHECKS: dict[str, Callable[[dict, dict, Callable[[str], bool]], None]] = {

@@ -235,8 +235,8 @@ def test_resource_declaration_errors(resource, message):
     ("body", "message"),
     [
         (
-            "Rules: {}\nResources: {A: {Type: AWS::S3::Bucket}}",
-            "Template section Rules is not supported locally: remove it",
+            "Hooks: {}\nResources: {A: {Type: AWS::S3::Bucket}}",
+            "Template section Hooks is not supported locally: remove it",
         ),
         (
             "Transform: AWS::Serverless-2016-10-31\nResources: {A: {Type: AWS::S3::Bucket}}",
@@ -350,3 +350,47 @@ def test_json_template_resolves_like_yaml():
     bucket = stack.resources["Bucket"].physical_id
     assert stack.resources["Queue"].properties == {"Tag": f"{bucket}-us-east-1"}
     assert stack.outputs["Queue"].startswith("arn:aws:batch:us-east-1:000000000000:job-queue/")
+
+
+RULES = """\
+Parameters:
+  Size: {Type: String, Default: small}
+  Zones: {Type: CommaDelimitedList, Default: "a,b"}
+Rules:
+  SmallOnlyInTest:
+    RuleCondition: !Equals [!Ref AWS::Region, us-east-1]
+    Assertions:
+      - Assert:
+          Fn::Contains: [[small, medium], !Ref Size]
+        AssertDescription: Use a small or medium Size in us-east-1.
+  KnownZones:
+    Assertions:
+      - Assert:
+          Fn::EachMemberIn: [!Ref Zones, [a, b, c]]
+        AssertDescription: Name zones a, b or c.
+      - Assert:
+          Fn::Not: [{"Fn::EachMemberEquals": [!Ref Zones, c]}]
+Resources: {A: {Type: AWS::S3::Bucket}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("parameters", "region", "message"),
+    [
+        ({}, "us-east-1", None),
+        ({"Size": "large"}, "eu-west-1", None),  # RuleCondition false: the rule is skipped
+        ({"Size": "large"}, "us-east-1", "Use a small or medium Size in us-east-1."),
+        ({"Zones": "a,d"}, "us-east-1", "Name zones a, b or c."),
+        ({"Zones": "c,c"}, "us-east-1", "The parameters do not meet template rule KnownZones."),
+    ],
+)
+def test_rules_are_checked_as_cloudformation_checks_them(parameters, region, message):
+    """Rules (CloudFormation User Guide, Rules section): a rule applies when its
+    RuleCondition holds; the first false Assert stops the stack with its description."""
+    template = load_template(RULES)
+    if message is None:
+        resolve_stack(template, "demo", parameters, region=region)
+        return
+    with pytest.raises(TemplateError) as raised:
+        resolve_stack(template, "demo", parameters, region=region)
+    assert str(raised.value) == message

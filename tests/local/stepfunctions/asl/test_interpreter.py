@@ -16,6 +16,7 @@ from pipeline.local.stepfunctions.asl import (
     TaskFailed,
     details_key,
 )
+from pipeline.local.stepfunctions.asl.cancellation import Cancellation
 from pipeline.local.stepfunctions.asl.interpreter import retry_delay
 
 EXECUTION_ARN = "arn:aws:states:eu-west-1:000000000000:execution:n2n:run-1"
@@ -23,7 +24,7 @@ CONTEXT = {
     "Execution": {
         "Id": EXECUTION_ARN,
         "Name": "run-1",
-        "StartTime": "2024-05-01T12:00:00.000Z",
+        "StartTime": "2024-05-01T12:00:00Z",
         "Input": {},
         "RoleArn": "arn:aws:iam::000000000000:role/n2n",
     },
@@ -39,10 +40,10 @@ class Run:
     def __init__(self, definition, invoke=None, **options):
         self.events = []
         options.setdefault("time_scale", 0.001)
+        options.setdefault("context", CONTEXT)
         self.interpreter = Interpreter(
             definition,
             invoke or (lambda resource, params: params),
-            context=CONTEXT,
             record=lambda kind, details: self.events.append((kind, details)),
             **options,
         )
@@ -55,6 +56,37 @@ class Run:
 
     def details(self, kind):
         return [details for event, details in self.events if event == kind]
+
+
+WAIT_S = 30  # a deadline for waits on events: a broken interpreter fails, never hangs
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    """The compressed durations the interpreter asks to sleep, recorded instead of slept."""
+    asked = []
+
+    def record(self, seconds):
+        asked.append(seconds)
+        return self.is_set()
+
+    monkeypatch.setattr(Cancellation, "sleep", record)
+    return asked
+
+
+def when(condition, action) -> threading.Thread:
+    """Run ``action`` once ``condition()`` holds; fail if it does not within WAIT_S."""
+    deadline = time.monotonic() + WAIT_S
+
+    def watch():
+        while not condition():
+            assert time.monotonic() < deadline, "the condition never held"
+            time.sleep(0.005)
+        action()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
 
 
 def machine(*states, **extra):
@@ -88,6 +120,25 @@ def failing(times, error="Custom.Error", result="ok"):
 # -- Pass, data flow, context object --------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("start_time", "documented"),
+    [
+        # AWS writes context times in UTC with a Z, three fraction digits, none when the
+        # fraction is zero: "2025-08-27T10:04:42Z", "2025-08-27T10:04:42.001Z"
+        # (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html).
+        ("2025-08-27T10:04:42+00:00", "2025-08-27T10:04:42Z"),
+        ("2025-08-27T10:04:42.001000+00:00", "2025-08-27T10:04:42.001Z"),
+        ("2025-08-27T12:04:42.120+02:00", "2025-08-27T10:04:42.120Z"),
+        ("2025-08-27T10:04:42.999900Z", "2025-08-27T10:04:43Z"),
+        ("2025-08-27T10:04:42.000499Z", "2025-08-27T10:04:42Z"),
+    ],
+)
+def test_execution_start_time_in_the_documented_form(start_time, documented):
+    context = {**CONTEXT, "Execution": {**CONTEXT["Execution"], "StartTime": start_time}}
+    definition = machine(("P", {"Type": "Pass", "Parameters": {"t.$": "$$.Execution.StartTime"}}))
+    assert Run(definition, context=context)() == {"t": documented}
+
+
 def test_pass_parameters_result_path_and_context():
     run = Run(
         machine(
@@ -119,7 +170,7 @@ def test_pass_parameters_result_path_and_context():
     shaped = output["shaped"]
     assert shaped["value"] == 42
     assert (shaped["name"], shaped["id"], shaped["machine"]) == ("run-1", EXECUTION_ARN, "n2n")
-    assert (shaped["start"], shaped["state"]) == ("2024-05-01T12:00:00.000Z", "Shape")
+    assert (shaped["start"], shaped["state"]) == ("2024-05-01T12:00:00Z", "Shape")
     assert dt.datetime.fromisoformat(shaped["entered"]).tzinfo is not None
     assert run.types() == [
         "ExecutionStarted",
@@ -252,10 +303,11 @@ def test_unexpected_integration_exception_is_named_after_its_type():
 
 
 def test_timeout_seconds_times_out_and_is_caught_by_states_timeout():
-    release = threading.Event()
+    release, finished = threading.Event(), []
 
     def invoke(resource, params):
-        release.wait(5)
+        release.wait(WAIT_S)
+        finished.append(resource)
         return "late"
 
     run = Run(
@@ -280,10 +332,9 @@ def test_timeout_seconds_times_out_and_is_caught_by_states_timeout():
         ),
         invoke,
     )
-    started = time.monotonic()
     output = run({"k": 1})
+    assert finished == []  # the state timed out while its task was still running
     release.set()
-    assert 0.9 < time.monotonic() - started < 3
     assert output["error"]["Error"] == "States.Timeout"
     assert run.types().count("TaskScheduled") == 1  # States.TaskFailed does not match a timeout
     assert run.details("TaskTimedOut")[0]["error"] == "States.Timeout"
@@ -378,7 +429,7 @@ def test_full_jitter_stays_under_the_delay():
     assert all(0 <= d <= 8 for d in delays) and len(set(delays)) > 1
 
 
-def test_retry_intervals_are_compressed_by_time_scale():
+def test_retry_intervals_are_compressed_by_time_scale(sleeps):
     run = Run(
         machine(
             (
@@ -400,9 +451,8 @@ def test_retry_intervals_are_compressed_by_time_scale():
         failing(2),
         time_scale=0.01,
     )
-    started = time.monotonic()
     run()
-    assert 0.25 < time.monotonic() - started < 1.5  # (10 + 20) s at 0.01
+    assert sleeps == [pytest.approx(0.1), pytest.approx(0.2)]  # (10, then 20) s at 0.01
 
 
 def test_catch_result_path_and_default():
@@ -465,20 +515,24 @@ def test_catch_result_path_and_default():
         {"TimestampPath": "$.at"},
     ],
 )
-def test_wait_variants_are_compressed(wait):
+def test_wait_variants_are_compressed(wait, sleeps):
     at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
     run = Run(machine(("W", {"Type": "Wait", **wait})), time_scale=0.01)
-    started = time.monotonic()
     assert run({"seconds": 20, "at": at}) == {"seconds": 20, "at": at}
-    assert time.monotonic() - started < 0.5
+    (slept,) = sleeps
+    if "Timestamp" in wait:  # a moment in the past: no wait
+        assert slept == 0
+    elif "TimestampPath" in wait:  # up to 20 s from now (the text has whole seconds)
+        assert 0 < slept <= 0.2
+    else:
+        assert slept == pytest.approx(0.2)
     assert run.types()[1:3] == ["WaitStateEntered", "WaitStateExited"]
 
 
-def test_wait_is_capped_by_max_wait():
+def test_wait_is_capped_by_max_wait(sleeps):
     run = Run(machine(("W", {"Type": "Wait", "Seconds": 86400})), time_scale=1, max_wait_s=0.05)
-    started = time.monotonic()
     run()
-    assert time.monotonic() - started < 0.5
+    assert sleeps == [0.05]
 
 
 def test_wait_seconds_path_must_be_a_number():
@@ -615,21 +669,24 @@ def test_parallel_branch_failure_aborts_siblings_and_is_caught():
         time_scale=1,
         max_wait_s=5,
     )
-    started = time.monotonic()
     assert run() == {"Error": "Branch.Boom", "Cause": "no"}
-    assert time.monotonic() - started < 1
-    assert "WaitStateAborted" in run.types()
+    assert "WaitStateAborted" in run.types()  # the 1000 s wait was stopped, not waited out
     assert "ParallelStateFailed" in run.types()
 
 
-def test_map_item_selector_context_and_concurrency():
+@pytest.mark.parametrize(
+    "limit", [{"MaxConcurrency": 2}, {"MaxConcurrencyPath": "$.limit"}], ids=["fixed", "path"]
+)
+def test_map_item_selector_context_and_concurrency(limit):
     active, peak, lock = [0], [0], threading.Lock()
+    first_two = threading.Barrier(2, timeout=WAIT_S)  # items 0 and 1 run at the same time
 
     def invoke(resource, params):
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
-        time.sleep(0.01)
+        if params["index"] < 2:
+            first_two.wait()
         with lock:
             active[0] -= 1
         return params["value"] * 10 + params["index"]
@@ -641,7 +698,7 @@ def test_map_item_selector_context_and_concurrency():
                 {
                     "Type": "Map",
                     "ItemsPath": "$.items",
-                    "MaxConcurrency": 2,
+                    **limit,
                     "ItemSelector": {
                         "value.$": "$$.Map.Item.Value",
                         "index.$": "$$.Map.Item.Index",
@@ -660,9 +717,9 @@ def test_map_item_selector_context_and_concurrency():
         ),
         invoke,
     )
-    output = run({"items": [1, 2, 3, 4, 5], "tag": "t"})
+    output = run({"items": [1, 2, 3, 4, 5], "tag": "t", "limit": 2})
     assert output["results"] == [10, 21, 32, 43, 54]
-    assert peak[0] <= 2
+    assert peak[0] == 2
     assert run.details("MapStateStarted") == [{"length": 5}]
     assert sorted(d["index"] for d in run.details("MapIterationSucceeded")) == [0, 1, 2, 3, 4]
     assert {d["name"] for d in run.details("MapIterationStarted")} == {"Each"}
@@ -738,20 +795,20 @@ def test_stop_during_a_wait_aborts():
     run = Run(
         machine(("W", {"Type": "Wait", "Seconds": 100})), time_scale=1, max_wait_s=30, stop=stop
     )
-    threading.Timer(0.1, stop.set).start()
-    started = time.monotonic()
+    stopper = when(lambda: "WaitStateEntered" in run.types(), stop.set)
     with pytest.raises(ExecutionAborted):
         run()
-    assert time.monotonic() - started < 1
-    assert run.types()[-2:] == ["WaitStateAborted", "ExecutionAborted"]
+    stopper.join()
+    assert run.types()[-2:] == ["WaitStateAborted", "ExecutionAborted"]  # not waited out
 
 
 def test_stop_during_a_task_inside_a_map_aborts():
-    stop = threading.Event()
+    stop, release, finished = threading.Event(), threading.Event(), []
 
     def invoke(resource, params):
         stop.set()
-        time.sleep(2)
+        release.wait(WAIT_S)
+        finished.append(params)
         return params
 
     run = Run(
@@ -767,10 +824,10 @@ def test_stop_during_a_task_inside_a_map_aborts():
         invoke,
         stop=stop,
     )
-    started = time.monotonic()
     with pytest.raises(ExecutionAborted):
         run([1, 2])
-    assert time.monotonic() - started < 1
+    assert finished == []  # aborted while the tasks were still running
+    release.set()
     types = run.types()
     assert "TaskStateAborted" in types and "MapIterationAborted" in types
     assert types[-2:] == ["MapStateAborted", "ExecutionAborted"]

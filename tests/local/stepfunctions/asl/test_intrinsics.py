@@ -27,6 +27,7 @@ VALUES = {
     "$.csv": "a,b,,c",
     "$.json": '{"k": [1, 2]}',
     "$.obj": {"x": 1, "y": 2},
+    "$.long": "a" * 10_000,
     "$$.Execution.Name": "exec-1",
     "$.a['b,c'][0]": "quoted",
 }
@@ -109,9 +110,13 @@ def test_syntax_errors(text):
         ("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')", "Data to encode"),
         ("States.Hash('input', 'SHA-256')", hashlib.sha256(b"input").hexdigest()),
         ("States.Hash($.n, 'MD5')", hashlib.md5(b"7").hexdigest()),
+        ("States.Hash($.long, 'MD5')", hashlib.md5(b"a" * 10_000).hexdigest()),
         ("States.JsonMerge($.obj, States.StringToJson('{\"y\": 3}'), false)", {"x": 1, "y": 3}),
         ("States.MathAdd($.n, -10)", -3),
-        ("States.MathAdd(1.5, 1)", 2.5),
+        ("States.MathAdd(1.7, 1)", 3),
+        ("States.MathAdd(2147483647, -2147483648)", -1),
+        ("States.ArrayPartition($.list, 2.4)", [[1, 2], [2, 3], [{"a": 1}, {"a": 1}]]),
+        ("States.ArrayRange(0.6, 4.2, 1.9)", [1, 3]),
         ("States.StringSplit($.csv, ',')", ["a", "b", "c"]),
         (
             "States.StringSplit('This.is+a,test=string', '.+,=')",
@@ -131,8 +136,8 @@ def test_every_registered_function_is_tested_here():
 
 
 def test_math_random_range_and_seed():
-    draws = {run("States.MathRandom(1, 4)") for _ in range(200)}
-    assert draws == {1, 2, 3}
+    draws = {run(f"States.MathRandom(1, 4, {seed})") for seed in range(200)}
+    assert draws == {1, 2, 3}  # start inclusive, end exclusive
     assert run("States.MathRandom(0, 1000, 42)") == run("States.MathRandom(0, 1000, 42)")
 
 
@@ -164,8 +169,11 @@ def test_results_are_plain_json_values():
         "States.ArrayLength($.name)",
         "States.Base64Decode('***')",
         "States.Hash('x', 'SHA-3')",
+        "States.Hash(States.Format('{}x', $.long), 'MD5')",
         "States.JsonMerge($.obj, $.obj, true)",
         "States.MathAdd('1', 2)",
+        "States.MathAdd(2147483648, 0)",
+        "States.MathAdd(0, -2147483649)",
         "States.MathRandom(5, 5)",
         "States.StringSplit($.n, ',')",
     ],
@@ -175,3 +183,12 @@ def test_bad_arguments_are_runtime_errors(text):
         run(text)
     assert caught.value.error == "States.Runtime"
     assert caught.value.cause.startswith("The function 'States.")
+
+
+def test_an_open_escape_is_a_runtime_error():
+    # "If an open escape backslash \ is found in the intrinsic invocation string, the
+    # interpreter will return a runtime error" (intrinsic-functions.html, reserved characters).
+    assert run(r"States.Format('\{\}\'\\')") == "{}'\\"
+    with pytest.raises(RuntimeFailure) as caught:
+        run(r"States.Format('a\qb')")
+    assert "open escape" in caught.value.cause

@@ -57,9 +57,17 @@ def test_definite_paths_and_reference_steps():
 
 
 def test_input_and_output_path_null_give_empty_object():
-    assert apply_input_path(None, DATA) == {}
-    assert apply_output_path(None, DATA) == {}
-    assert apply_input_path("$.s", DATA) == "text"
+    assert apply_input_path(None, DATA, {}) == {}
+    assert apply_output_path(None, DATA, {}) == {}
+    assert apply_input_path("$.s", DATA, {}) == "text"
+
+
+def test_input_and_output_paths_read_double_dollar_from_the_context_object():
+    # A same-named key of the data must not answer a $$ path.
+    data = {"Execution": {"Input": "from the data"}}
+    context = {"Execution": {"Input": {"from": "context"}}}
+    assert apply_input_path("$$.Execution.Input", data, context) == {"from": "context"}
+    assert apply_output_path("$$.Execution.Input", data, context) == {"from": "context"}
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,11 @@ def mutated(path, value):
     return definition
 
 
+def test_a_top_level_timeout_is_accepted():
+    """ASL allows TimeoutSeconds at the top of a state machine (not in a branch)."""
+    check(mutated(["TimeoutSeconds"], 86400))
+
+
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
@@ -103,7 +108,12 @@ def mutated(path, value):
         (["StartAt"], None, "The state machine has StartAt None"),
         (["StartAt"], "Nowhere", "The state machine has StartAt 'Nowhere'"),
         (["States"], {}, "The state machine has no States"),
-        (["TimeoutSeconds"], 60, "The state machine has the field 'TimeoutSeconds'"),
+        (["TimeoutSeconds"], 0, "The state machine has TimeoutSeconds 0"),
+        (
+            ["States", "Each", "ItemProcessor", "TimeoutSeconds"],
+            60,
+            "A branch of state 'Each' has the field 'TimeoutSeconds'",
+        ),
         (["QueryLanguage"], "JSONata", "The state machine uses QueryLanguage 'JSONata'"),
         (
             ["States", "Prepare", "Resource"],
@@ -111,7 +121,11 @@ def mutated(path, value):
             "State 'Prepare' uses Resource",
         ),
         (["States", "Prepare", "Next"], "Nowhere", "State 'Prepare' has Next 'Nowhere'"),
-        (["States", "Prepare", "Credentials"], {}, "State 'Prepare' has the field 'Credentials'"),
+        (
+            ["States", "Prepare", "Credentials"],
+            {},
+            "State 'Prepare' uses cross-account task 'Credentials'",
+        ),
         (["States", "Prepare", "End"], True, "State 'Prepare' has both or neither of Next and End"),
         (
             ["States", "Prepare", "Parameters"],
@@ -163,7 +177,11 @@ def mutated(path, value):
             "DISTRIBUTED",
             "State 'Each' uses a DISTRIBUTED Map",
         ),
-        (["States", "Each", "ItemReader"], {}, "State 'Each' has the field 'ItemReader'"),
+        (
+            ["States", "Each", "ItemReader"],
+            {},
+            "State 'Each' uses the Distributed Map field 'ItemReader'",
+        ),
         (
             ["States", "Each", "Iterator"],
             {"StartAt": "X", "States": {}},
