@@ -40,6 +40,20 @@ def _job_definition(name: str) -> dict:
     }
 
 
+def _submit(job_name: str, definition: str, **more: object) -> dict:
+    """A Task submitting an array job of ``definition`` to the queue and waiting for it."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::batch:submitJob.sync",
+        "Parameters": {
+            "JobName": job_name,
+            "JobQueue": "${Queue}",
+            "JobDefinition": "${" + definition + "}",
+            **more,
+        },
+    }
+
+
 DEFINITION = {
     "Comment": "Nightly ETL: two array jobs, each waited for.",
     "StartAt": "Configure",
@@ -51,28 +65,18 @@ DEFINITION = {
             "Next": "Extract everything",
         },
         "Extract everything": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::batch:submitJob.sync",
-            "Parameters": {
-                "JobName": "nightly-extract",
-                "JobQueue": "${Queue}",
-                "JobDefinition": "${Extract}",
-                "ArrayProperties": {"Size.$": "$.config.size"},
-            },
+            **_submit("nightly-extract", "Extract", ArrayProperties={"Size.$": "$.config.size"}),
             "ResultSelector": {"id.$": "$.JobId"},
             "ResultPath": "$.extracted",
             "Next": "Load it",
         },
         "Load it": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::batch:submitJob.sync",
-            "Parameters": {
-                "JobName": "nightly-load",
-                "JobQueue": "${Queue}",
-                "JobDefinition": "${Load}",
-                "ArrayProperties": {"Size.$": "$.config.size"},
-                "DependsOn": [{"JobId.$": "$.extracted.id", "Type": "N_TO_N"}],
-            },
+            **_submit(
+                "nightly-load",
+                "Load",
+                ArrayProperties={"Size.$": "$.config.size"},
+                DependsOn=[{"JobId.$": "$.extracted.id", "Type": "N_TO_N"}],
+            ),
             "End": True,
         },
     },
@@ -82,15 +86,12 @@ BROKEN = {
     "StartAt": "Extract",
     "States": {
         "Extract": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::batch:submitJob.sync",
-            "Parameters": {
-                "JobName": "nightly-extract",
-                "JobQueue": "${Queue}",
-                "JobDefinition": "${Extract}",
-                "ArrayProperties": {"Size": 2},
-                "ContainerOverrides": {"Command": ["sh", "-c", "exit 3"]},
-            },
+            **_submit(
+                "nightly-extract",
+                "Extract",
+                ArrayProperties={"Size": 2},
+                ContainerOverrides={"Command": ["sh", "-c", "exit 3"]},
+            ),
             "End": True,
         }
     },

@@ -114,19 +114,20 @@ def test_the_aws_shapes_give_the_same_timeline(foreign, path):
     assert local.attrs == aws.attrs
 
 
+OTHER_EXECUTION = {
+    "executionArn": "arn:aws:states:us-east-1:123456789012:execution:other:run-1",
+    "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:other",
+    "status": "SUCCEEDED",
+    "startDate": datetime(2026, 1, 31, tzinfo=UTC),
+}
+"""A finished execution of a state machine that is not this kit's."""
+
+
 def test_an_execution_that_submitted_no_job_is_one_sentence():
-    arn = "arn:aws:states:us-east-1:123456789012:execution:other:run-1"
+    arn = OTHER_EXECUTION["executionArn"]
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     with Stubber(sfn) as stubber:
-        stubber.add_response(
-            "describe_execution",
-            {
-                "executionArn": arn,
-                "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:other",
-                "status": "SUCCEEDED",
-                "startDate": datetime(2026, 1, 31, tzinfo=UTC),
-            },
-        )
+        stubber.add_response("describe_execution", OTHER_EXECUTION)
         stubber.add_response("get_execution_history", {"events": []})
         conn = Connection("aws", {"stepfunctions": sfn}.__getitem__)
         with pytest.raises(N2NError, match=r"\(SUCCEEDED\) submitted no Batch job"):
@@ -151,19 +152,11 @@ def _submitted(number: int, job_name: str) -> dict:
 def test_another_pipeline_whose_job_names_look_like_this_kits_is_read_to_the_end():
     """Job names with "procure", "process" and "egress" in them, and a fourth job on the
     history's next page: without this kit's prepare step, the whole history is read."""
-    arn = "arn:aws:states:us-east-1:123456789012:execution:other:run-1"
+    arn = OTHER_EXECUTION["executionArn"]
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     names = ["procure-raw", "process-raw", "egress-raw", "archive-raw"]
     with Stubber(sfn) as stubber:
-        stubber.add_response(
-            "describe_execution",
-            {
-                "executionArn": arn,
-                "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:other",
-                "status": "SUCCEEDED",
-                "startDate": datetime(2026, 1, 31, tzinfo=UTC),
-            },
-        )
+        stubber.add_response("describe_execution", OTHER_EXECUTION)
         first = [_submitted(n, name) for n, name in enumerate(names[:3], start=1)]
         stubber.add_response("get_execution_history", {"events": first, "nextToken": "t"})
         stubber.add_response("get_execution_history", {"events": [_submitted(4, names[3])]})
