@@ -11,10 +11,11 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint unit install tools clean
 
-# The five notebooks on the local backend, small sizes; prints the folder of executed
+# The notebooks on the local backend, small sizes; children wait about 100 ms on I/O per
+# step, skewed, so the N_TO_N fade and its gain show. Prints the folder of executed
 # notebooks (.ipynb and .html) and figures under runs/.
 demo: $(STAMP)
-	$(BIN)/n2n notebooks run -p id_count 2000 -p ids_per_node 20
+	$(BIN)/n2n notebooks run -p id_count 2000 -p ids_per_node 20 -p work '{io_ms_per_id: 5, skew: 1.0}'
 
 test: lint unit
 

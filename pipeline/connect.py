@@ -1,8 +1,8 @@
 """``connect(backend)``: the one switch between backends.
 
-Both backends return an object with ``.cloudformation``, ``.sfn``, ``.batch``, ``.logs`` and
-``.s3`` — boto3 clients on AWS (adaptive retries), the local backend's boto3-shaped
-clients otherwise. Notebooks and the analysis code only ever see these.
+Both backends return an object with ``.cloudformation``, ``.sfn``, ``.batch``, ``.logs``,
+``.s3`` and ``.events`` — boto3 clients on AWS (adaptive retries), the local backend's
+boto3-shaped clients otherwise. Notebooks and the analysis code only ever see these.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ SERVICES = {
     "batch": "batch",
     "logs": "logs",
     "s3": "s3",
+    "events": "events",
 }
 
 

@@ -136,6 +136,15 @@ def write_handoff(name: str, values: Mapping[str, Any], folder: str | Path = "."
     return path
 
 
+def handed_off(name: str, key: str, folder: str | Path = ".") -> Any:
+    """The value ``key`` that step ``name`` handed on in ``folder`` (None when it has not):
+    what a notebook run by hand in JupyterLab reads, as the runner passes it."""
+    try:
+        return json.loads(handoff_path(folder, name).read_text()).get(key)
+    except (OSError, ValueError):
+        return None
+
+
 def declared_parameters(step: NotebookStep) -> set[str]:
     """The parameter names of the step's ``parameters`` cell."""
     import papermill

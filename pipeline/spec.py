@@ -39,6 +39,7 @@ class Knob:
 WORK_KNOBS: dict[str, Knob] = {
     "values_per_id": Knob(16, 1, 100_000, integral=True),
     "compute_ms_per_id": Knob(0.0, 0.0, 60_000.0),
+    "io_ms_per_id": Knob(0.0, 0.0, 60_000.0),
     "skew": Knob(0.0, 0.0, 5.0),
     "fail_probability": Knob(0.0, 0.0, 1.0),
 }
@@ -46,10 +47,16 @@ WORK_KNOBS: dict[str, Knob] = {
 
 @dataclass(frozen=True)
 class Work:
-    """Work knobs that let a user study overlap under skew and failures."""
+    """Work knobs that let a user study overlap under skew and failures.
+
+    ``compute_ms_per_id`` burns CPU; ``io_ms_per_id`` sleeps (work that waits on I/O), so
+    children on a small machine run side by side without slowing each other, as
+    independent Fargate tasks do. ``skew`` scales both per index.
+    """
 
     values_per_id: int = 16
     compute_ms_per_id: float = 0.0
+    io_ms_per_id: float = 0.0
     skew: float = 0.0
     fail_probability: float = 0.0
 

@@ -65,6 +65,8 @@ def test_the_largest_array_is_accepted():
         ({"id_count": 10, "work": {"values_per_id": 0}}, "work.values_per_id must be between 1"),
         ({"id_count": 10, "work": {"values_per_id": 2.5}}, "work.values_per_id must be a whole"),
         ({"id_count": 10, "work": {"compute_ms_per_id": -1}}, "work.compute_ms_per_id must be"),
+        ({"id_count": 10, "work": {"io_ms_per_id": -0.5}}, "work.io_ms_per_id must be between 0"),
+        ({"id_count": 10, "work": {"io_ms_per_id": "slow"}}, "work.io_ms_per_id must be a number"),
         ({"id_count": 10, "work": {"skew": "high"}}, "work.skew must be a number"),
         ({"id_count": 10, "work": {"skew": 6}}, "work.skew must be between 0 and 5"),
         ({"id_count": 10, "work": {"fail_probability": 1.5}}, "work.fail_probability must be"),

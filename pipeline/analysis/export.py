@@ -33,19 +33,31 @@ def _number(value: Any, digits: int) -> str:
 
 
 def headline(metrics: dict[str, Any]) -> list[str]:
-    """The headline figures of a run, one line each."""
-    lines = [
-        f"makespan_s             {_number(metrics['makespan_s'], 2)}",
-        f"barrier_makespan_s     {_number(metrics['barrier_makespan_s'], 2)}",
-        f"n2n_gain               {_number(metrics['n2n_gain'], 3)}",
+    """The headline figures of a run, one line each (name, then value)."""
+    model = metrics["model"]
+    error = model.get("error")
+    rows = [
+        ("makespan_s", _number(metrics["makespan_s"], 2)),
+        (
+            "model_makespan_s",
+            _number(model["makespan_s"][model["dependency"]], 2)
+            + (f"  (model error {error:+.1%})" if error is not None else ""),
+        ),
+        ("barrier_makespan_s", _number(metrics["barrier_makespan_s"], 2)),
+        ("n2n_gain", _number(metrics["n2n_gain"], 3)),
+        ("first_start_s", _number(model["first_start_s"], 2)),
     ]
-    lines += [
-        f"early_start[{step}]{' ' * (11 - len(step))}{_number(value, 3)}"
+    rows += [
+        (f"latency_p50_s[{step}]", _number(value["p50"], 3))
+        for step, value in model["latency_s"].items()
+    ]
+    rows += [
+        (f"early_start[{step}]", _number(value, 3))
         for step, value in metrics["early_start_fraction"].items()
     ]
-    lines += [
-        f"peak_running[{step}]{' ' * (10 - len(step))}{peak}"
-        for step, peak in metrics["peak_running"].items()
+    rows += [(f"peak_running[{step}]", str(peak)) for step, peak in metrics["peak_running"].items()]
+    rows += [
+        ("Fargate bill (USD)", _number(metrics["estimated_compute_cost_usd"], 4)),
+        ("vCPU-seconds used", _number(metrics["vcpu_s"], 2)),
     ]
-    lines.append(f"estimated cost (USD)   {_number(metrics['estimated_compute_cost_usd'], 4)}")
-    return lines
+    return [f"{name:<24}{value}" for name, value in rows]

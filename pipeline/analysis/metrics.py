@@ -8,30 +8,22 @@ strings, dicts, and None where the timeline cannot tell.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipeline.analysis.simulate import predict, step_names
+from pipeline.analysis.cost import estimated_cost
+from pipeline.analysis.model import (
+    DEPENDENCIES,
+    PERCENTILES,
+    calibrate,
+    makespan_s,
+    peak_running,
+)
+from pipeline.analysis.timeline import step_names
 
-# us-east-1 AWS Fargate, Linux/x86, on-demand: $0.04048 per vCPU-hour and $0.004445 per
-# GB-hour, billed per second with a one-minute minimum. Source:
-# https://aws.amazon.com/fargate/pricing/ (the ECS pricing page's worked example quotes the
-# same $0.000011244 per vCPU-second: https://aws.amazon.com/ecs/pricing/).
-FARGATE_PRICES: dict[str, Any] = {
-    "region": "us-east-1",
-    "platform": "AWS Fargate Linux/x86 on-demand",
-    "usd_per_vcpu_hour": 0.04048,
-    "usd_per_gb_hour": 0.004445,
-    "minimum_billed_s": 60.0,
-    "source": "https://aws.amazon.com/fargate/pricing/",
-}
-DEFAULT_RESOURCES: dict[str, float] = {"vcpus": 1.0, "memory_mib": 2048.0}
-PERCENTILES = {"p50": 0.5, "p90": 0.9}
-DEPENDENCIES = ("N_TO_N", "BARRIER")
 EXECUTION_KEYS = ("execution_arn", "execution_name", "input")
 
 
@@ -61,11 +53,6 @@ def _by_step(timeline: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def _succeeded(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["status"] == "SUCCEEDED"]
-
-
-def makespan_s(timeline: pd.DataFrame) -> float | None:
-    """Seconds from the first child's creation to the last child's stop."""
-    return _number((timeline["stopped_at"].max() - timeline["created_at"].min()).total_seconds())
 
 
 def early_start_fraction(timeline: pd.DataFrame) -> dict[str, float | None]:
@@ -121,6 +108,27 @@ def running_curve(timeline: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def finished_curve(timeline: pd.DataFrame) -> pd.DataFrame:
+    """Children finished (stopped, succeeded or failed) over time per step, cumulative:
+    elapsed_s (seconds from the run's first creation), step, finished. Each step starts at
+    (0, 0) and steps up once per distinct stop time."""
+    origin = timeline["created_at"].min()
+    frames = [pd.DataFrame({"elapsed_s": [], "step": [], "finished": []})]
+    for step, rows in _by_step(timeline).items():
+        stops = _seconds(rows["stopped_at"].dropna(), origin).sort_values()
+        counts = stops.groupby(stops.to_numpy()).size().cumsum()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "elapsed_s": np.r_[0.0, counts.index.to_numpy(dtype=float)],
+                    "step": step,
+                    "finished": np.r_[0, counts.to_numpy()],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True).astype({"elapsed_s": float, "finished": int})
+
+
 def mean_running(timeline: pd.DataFrame, bins: int = 200) -> pd.DataFrame:
     """Per step, the time-weighted mean of running children in ``bins`` equal slices of the
     run: elapsed_s (slice start), step, running. Readable where children last milliseconds
@@ -142,54 +150,6 @@ def mean_running(timeline: pd.DataFrame, bins: int = 200) -> pd.DataFrame:
     )
 
 
-def peak_running(timeline: pd.DataFrame) -> dict[str, int]:
-    """Per step: the most children that ran at once."""
-    peaks = running_curve(timeline).groupby("step", sort=False)["running"].max()
-    return {step: int(peaks.get(step, 0)) for step in step_names(timeline)}
-
-
-def resources_used(
-    timeline: pd.DataFrame, resources: Mapping[str, Mapping[str, float]] | None = None
-) -> dict[str, dict[str, Any]]:
-    """Per step: vcpus and memory_mib from ``resources``, else ``timeline.attrs``, else the
-    default (1 vCPU, 2 GiB), with the ``source`` that gave them."""
-    sources = {"argument": resources or {}, "timeline": timeline.attrs.get("resources") or {}}
-    chosen: dict[str, dict[str, Any]] = {}
-    for step in step_names(timeline):
-        source, given = next(
-            ((name, table[step]) for name, table in sources.items() if step in table),
-            ("default", {}),
-        )
-        values = {key: float(given.get(key, value)) for key, value in DEFAULT_RESOURCES.items()}
-        chosen[step] = {**values, "source": source}
-    return chosen
-
-
-def estimated_cost(
-    timeline: pd.DataFrame,
-    resources: Mapping[str, Mapping[str, float]] | None = None,
-    prices: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Compute cost of every child that ran (failed ones too): billed seconds (run_s, at
-    least ``minimum_billed_s``) x (vCPUs x vCPU price + memory GiB x GB price)."""
-    prices = {**FARGATE_PRICES, **(prices or {})}
-    used = resources_used(timeline, resources)
-    by_step = {}
-    for step, rows in _by_step(timeline).items():
-        billed = rows["run_s"].dropna().clip(lower=prices["minimum_billed_s"])
-        usd_per_s = (
-            used[step]["vcpus"] * prices["usd_per_vcpu_hour"]
-            + used[step]["memory_mib"] / 1024 * prices["usd_per_gb_hour"]
-        ) / 3600
-        by_step[step] = float(billed.sum() * usd_per_s)
-    return {
-        "total_usd": math.fsum(by_step.values()),
-        "by_step_usd": by_step,
-        "resources": used,
-        "prices": prices,
-    }
-
-
 def _children(rows: pd.DataFrame) -> dict[str, int]:
     status = rows["status"]
     return {
@@ -208,15 +168,18 @@ def compute_metrics(
 ) -> dict[str, Any]:
     """Every metric of the run, JSON-ready.
 
-    ``slots`` per step feed the list-scheduling model (default: the observed peak running);
-    ``resources`` and ``prices`` feed the cost estimate.
+    ``slots`` per step feed the calibrated model (default: the observed peak running);
+    ``resources`` and ``prices`` feed the cost estimate. ``barrier_makespan_s`` and
+    ``n2n_gain`` come from the model under both dependencies with the same calibration
+    (like for like); ``model.error`` is the model under the run's own dependency against
+    the measured makespan.
     """
     steps = _by_step(timeline)
     makespan = makespan_s(timeline)
-    peaks = peak_running(timeline)
-    model_slots = dict(slots) if slots else {step: max(peak, 1) for step, peak in peaks.items()}
-    simulated = {mode: predict(timeline, model_slots, mode).makespan_s for mode in DEPENDENCIES}
-    barrier = simulated["BARRIER"]
+    calibration = calibrate(timeline, slots)
+    modelled = {mode: calibration.predict(mode).makespan_s for mode in DEPENDENCIES}
+    own = modelled[calibration.dependency]
+    barrier = modelled["BARRIER"]
     last = _succeeded(steps[next(reversed(steps))]) if steps else timeline
     records = last["records"].sum(min_count=1)
     cost = estimated_cost(timeline, resources, prices)
@@ -230,18 +193,19 @@ def compute_metrics(
             step: _summary(lags.loc[lags["step"] == step, "lag_s"], "max")
             for step in list(steps)[1:]
         },
-        "peak_running": peaks,
+        "peak_running": peak_running(timeline),
         "barrier_makespan_s": barrier,
-        "n2n_gain": None if makespan is None or not barrier else 1 - makespan / barrier,
+        "n2n_gain": 1 - modelled["N_TO_N"] / barrier if barrier else None,
         "model": {
-            "slots": model_slots,
-            "slots_source": "argument" if slots else "observed peak running",
-            "simulated_makespan_s": simulated,
+            **calibration.summary(),
+            "makespan_s": modelled,
+            "error": own / makespan - 1 if makespan else None,
         },
         "queue_s": {step: _summary(_succeeded(rows)["queue_s"]) for step, rows in steps.items()},
         "run_s": {step: _summary(_succeeded(rows)["run_s"]) for step, rows in steps.items()},
         "records": _number(records),
         "records_per_s": _number(records / makespan) if makespan else None,
         "estimated_compute_cost_usd": cost["total_usd"],
+        "vcpu_s": cost["vcpu_s"],
         "cost": cost,
     }

@@ -1,9 +1,11 @@
-"""Figures of one run's timeline: Gantt, running children, lag ECDF, queue wait vs run time.
+"""Figures of one run's timeline: Gantt, running children, lag ECDF, queue wait vs run time;
+of several runs side by side; and of the capacity what-if.
 
-Each function takes a timeline and returns a ``matplotlib.figure.Figure`` built without
-pyplot (no global state, safe headless). Large data goes into one rasterized collection
-per step, so 10,000 indices x 3 steps draw fast and stay small in SVG. ``FIGURES`` names
-the figures; ``save_figures`` writes each as PNG and SVG.
+Each function returns a ``matplotlib.figure.Figure`` built without pyplot (no global
+state, safe headless). Large data goes into one rasterized collection per step, so 10,000
+indices x 3 steps draw fast and stay small in SVG. Times are shown in the unit that fits
+the run's span (ms, s, min or h) and legends sit outside the data. ``FIGURES`` names the
+figures of one run; ``save_figures`` writes each as PNG and SVG.
 """
 
 from __future__ import annotations
@@ -17,9 +19,17 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.ticker import (
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    ScalarFormatter,
+)
 
-from pipeline.analysis.metrics import lag, mean_running, running_curve
-from pipeline.analysis.simulate import step_names
+from pipeline.analysis.metrics import finished_curve, lag, mean_running
+from pipeline.analysis.model import AT_MEASURED_SLOTS, MEASURED, MODEL
+from pipeline.analysis.timeline import step_names
 
 STYLE: dict[str, Any] = {
     "colors": {"procure": "#1b9e77", "process": "#7570b3", "egress": "#d95f02"},
@@ -30,7 +40,7 @@ STYLE: dict[str, Any] = {
     "point_size": 6.0,
     "alpha": 0.5,
     "fill_alpha": 0.2,
-    "running_bins": 200,
+    "running_bins": 80,
     "grid_alpha": 0.3,
     # Outside the axes: never over the data, and no costly search for the "best" place.
     "legend": {
@@ -51,7 +61,14 @@ MARKS: dict[str, dict[str, Any]] = {
         "style": {"marker": "|", "color": "#000000", "s": 48.0},
     },
 }
-ELAPSED = "time since the run's first child was created (s)"
+# A figure-level legend to the right of every panel (constrained layout makes room).
+FIGURE_LEGEND: dict[str, Any] = {"loc": "outside right upper", "frameon": False}
+ELAPSED = "time since the run's first child was created"
+# (span in seconds it stays under, unit, seconds per unit): the first that fits.
+TIME_UNITS = ((1.0, "ms", 0.001), (180.0, "s", 1.0), (3 * 3600.0, "min", 60.0))
+HOURS = ("h", 3600.0)
+PLAIN_NUMBER = FuncFormatter(lambda value, _: f"{value:g}")
+"""Tick labels of a log axis as plain numbers (30, not 3 x 10^1)."""
 INPUT_KEYS = ("id_count", "ids_per_node", "dependency")
 FORMATS = ("png", "svg")
 
@@ -88,8 +105,18 @@ def _legend(axes: Axes) -> None:
         axes.text(0.5, 0.5, "no data", transform=axes.transAxes, ha="center", va="center")
 
 
-def _elapsed(timeline: pd.DataFrame, column: str) -> pd.Series:
-    return (timeline[column] - timeline["created_at"].min()).dt.total_seconds()
+def time_unit(span_s: float) -> tuple[str, float]:
+    """The unit that fits a span of ``span_s`` seconds, and its length in seconds."""
+    return next(((unit, size) for top, unit, size in TIME_UNITS if span_s < top), HOURS)
+
+
+def _span_s(timeline: pd.DataFrame) -> float:
+    span = (timeline["stopped_at"].max() - timeline["created_at"].min()).total_seconds()
+    return 0.0 if pd.isna(span) else float(span)
+
+
+def _elapsed(timeline: pd.DataFrame, column: str, size: float = 1.0) -> pd.Series:
+    return (timeline[column] - timeline["created_at"].min()).dt.total_seconds() / size
 
 
 def _mark_problems(
@@ -120,8 +147,9 @@ def _bars(start: np.ndarray, stop: np.ndarray, index: np.ndarray) -> np.ndarray:
 def gantt(timeline: pd.DataFrame) -> Figure:
     """Per-index timeline: one bar per child from start to stop, one colour per step;
     failed children marked at their stop, retried ones at their start."""
-    figure, axes = _axes(timeline, "Per-index timeline", ELAPSED, "array index")
-    times = {column: _elapsed(timeline, column) for column in ("started_at", "stopped_at")}
+    unit, size = time_unit(_span_s(timeline))
+    figure, axes = _axes(timeline, "Per-index timeline", f"{ELAPSED} ({unit})", "array index")
+    times = {column: _elapsed(timeline, column, size) for column in ("started_at", "stopped_at")}
     ran = times["started_at"].notna() & times["stopped_at"].notna()
     index = timeline["array_index"]
     for order, step in enumerate(step_names(timeline), start=1):
@@ -151,86 +179,107 @@ def gantt(timeline: pd.DataFrame) -> Figure:
     return figure
 
 
-def running_series(timeline: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, bool]:
-    """The curve to draw (exact, or the mean per slice when children last milliseconds
-    and the exact curve changes far more often than the plot has room for), the exact
-    peaks per step, and whether the curve is the binned one."""
-    exact = running_curve(timeline)
-    binned = len(exact) > STYLE["running_bins"] * 4
-    curve = mean_running(timeline, STYLE["running_bins"]) if binned else exact
-    return curve, exact.groupby("step", sort=False)["running"].max(), binned
-
-
-def running_label(binned: bool) -> str:
-    """The y label of a running-children curve."""
-    return "children running (mean per slice)" if binned else "children running"
+def draw_running(
+    finished_axes: Axes, occupancy_axes: Axes, timeline: pd.DataFrame, span_s: float | None = None
+) -> None:
+    """Onto two axes: children finished per step over time (cumulative S-curves whose
+    overlap is the N_TO_N fade) and the smoothed occupancy (the time-weighted mean of
+    children running in each of ``STYLE["running_bins"]`` slices, one view at any scale).
+    ``span_s`` fixes the time unit (default: the timeline's span). The legend counts each
+    step's finished children out of its array size (``timeline.attrs``) where known."""
+    unit, size = time_unit(_span_s(timeline) if span_s is None else span_s)
+    finished = finished_curve(timeline)
+    occupancy = mean_running(timeline, STYLE["running_bins"])
+    for order, step in enumerate(step_names(timeline), start=1):
+        color = step_color(step, order)
+        done = finished[finished["step"] == step]
+        total = (timeline.attrs.get("array_size") or {}).get(step, (timeline["step"] == step).sum())
+        finished_axes.step(
+            done["elapsed_s"] / size,
+            done["finished"],
+            where="post",
+            color=color,
+            label=f"{step} ({int(done['finished'].iloc[-1]) if len(done) else 0}/{total})",
+        )
+        rows = occupancy[occupancy["step"] == step]
+        occupancy_axes.plot(rows["elapsed_s"] / size, rows["running"], color=color)
+        occupancy_axes.fill_between(
+            rows["elapsed_s"] / size, rows["running"], color=color, alpha=STYLE["fill_alpha"]
+        )
+    finished_axes.set_ylabel("children finished")
+    occupancy_axes.set_ylabel("children running (mean per slice)")
+    for axes in (finished_axes, occupancy_axes):
+        axes.set_xlabel(f"{ELAPSED} ({unit})")
+        axes.set_ylim(bottom=0)
+        axes.set_xlim(left=0)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.grid(alpha=STYLE["grid_alpha"])
 
 
 def running(timeline: pd.DataFrame) -> Figure:
-    """Children running over time, one step line per step: the N_TO_N overlap."""
-    curve, peaks, binned = running_series(timeline)
-    figure, axes = _axes(timeline, "Running children per step", ELAPSED, running_label(binned))
-    for order, step in enumerate(step_names(timeline), start=1):
-        rows = curve[curve["step"] == step]
-        color = step_color(step, order)
-        axes.step(
-            rows["elapsed_s"],
-            rows["running"],
-            where="post",
-            color=color,
-            label=f"{step} (peak {int(peaks.get(step, 0))})",
-            rasterized=True,
-        )
-        axes.fill_between(
-            rows["elapsed_s"],
-            rows["running"],
-            step="post",
-            color=color,
-            alpha=STYLE["fill_alpha"],
-            linewidth=0,
-            rasterized=True,
-        )
-    axes.set_ylim(bottom=0)
-    _legend(axes)
+    """Children finished per step (the fade) beside the smoothed number running."""
+    figure = Figure(figsize=STYLE["figsize"], dpi=STYLE["dpi"], layout="constrained")
+    finished_axes, occupancy_axes = figure.subplots(1, 2)
+    figure.suptitle(_title(timeline, "Children per step over time"))
+    draw_running(finished_axes, occupancy_axes, timeline)
+    if finished_axes.get_legend_handles_labels()[0]:
+        figure.legend(**FIGURE_LEGEND)
+    else:
+        finished_axes.text(0.5, 0.5, "no data", transform=finished_axes.transAxes, ha="center")
     return figure
 
 
 def running_overlay(timelines: Mapping[tuple[str, float], pd.DataFrame]) -> Figure:
-    """Several runs side by side: one panel per step, one line per (dependency, skew) run,
-    each against the seconds since that run's first child was created."""
+    """Several runs side by side: one panel per step, one cumulative "children finished"
+    curve per (dependency, skew) run (BARRIER dashed), each against the time since that
+    run's first child was created."""
     first = next(iter(timelines.values()))
     steps = step_names(first)
-    figure = Figure(figsize=(STYLE["figsize"][0] * 1.5, STYLE["figsize"][1] * 0.7))
+    unit, size = time_unit(max(_span_s(timeline) for timeline in timelines.values()))
+    width, height = STYLE["figsize"]
+    figure = Figure(figsize=(width * 1.4, height * 0.75), dpi=STYLE["dpi"], layout="constrained")
     axes = figure.subplots(1, len(steps), sharex=True, sharey=True)
-    figure.suptitle("Running children per step, run by run")
-    for (dependency, skew), timeline in timelines.items():
-        curve, _, binned = running_series(timeline)
+    figure.suptitle("Children finished per step, run by run")
+    for number, ((dependency, skew), timeline) in enumerate(timelines.items()):
+        curve = finished_curve(timeline)
+        name = timeline.attrs.get("execution_name")
+        label = f"{dependency}, skew {skew:g}" + (f" ({name})" if name else "")
+        style = "--" if dependency == "BARRIER" else "-"
         for axis, step in zip(axes, steps, strict=True):
             rows = curve[curve["step"] == step]
             axis.step(
-                rows["elapsed_s"], rows["running"], where="post", label=f"{dependency} skew={skew}"
+                rows["elapsed_s"] / size,
+                rows["finished"],
+                where="post",
+                linestyle=style,
+                linewidth=2.0,
+                color=STYLE["cycle"][number % len(STYLE["cycle"])],
+                label=label,
             )
-            axis.set_title(step)
-            axis.set_xlabel(ELAPSED)
-            axis.grid(alpha=STYLE["grid_alpha"])
-        axes[0].set_ylabel(running_label(binned))
-    axes[-1].legend(**STYLE["legend"])
-    figure.set_layout_engine("constrained")
+    for axis, step in zip(axes, steps, strict=True):
+        axis.set_title(step)
+        axis.set_xlabel(f"{ELAPSED} ({unit})")
+        axis.set_xlim(left=0)
+        axis.grid(alpha=STYLE["grid_alpha"])
+    axes[0].set_ylabel("children finished")
+    axes[0].set_ylim(bottom=0)
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", frameon=False)
     return figure
 
 
 def lag_ecdf(timeline: pd.DataFrame) -> Figure:
     """ECDF of lag (a child's start minus the stop of the same index one step before) for
     every later step; failed children left out."""
+    lags = lag(timeline).dropna()
+    unit, size = time_unit(float(lags["lag_s"].abs().max()) if len(lags) else 0.0)
     figure, axes = _axes(
         timeline,
         "Lag behind the previous step, per index",
-        "lag: start - previous step's stop of the same index (s)",
+        f"lag: start - previous step's stop of the same index ({unit})",
         "share of the step's children",
     )
-    lags = lag(timeline).dropna()
     for order, step in enumerate(step_names(timeline), start=1):
-        values = lags.loc[lags["step"] == step, "lag_s"]
+        values = lags.loc[lags["step"] == step, "lag_s"] / size
         if len(values):
             axes.ecdf(
                 values,
@@ -244,14 +293,19 @@ def lag_ecdf(timeline: pd.DataFrame) -> Figure:
 
 def queue_vs_run(timeline: pd.DataFrame) -> Figure:
     """Queue wait against run time, one point per child, one colour per step."""
-    figure, axes = _axes(timeline, "Queue wait vs run time", "run time (s)", "queue wait (s)")
     measured = timeline["queue_s"].notna() & timeline["run_s"].notna()
+    run_unit, run_size = time_unit(float(timeline["run_s"].max()) if measured.any() else 0.0)
+    queue_unit, queue_size = time_unit(float(timeline["queue_s"].max()) if measured.any() else 0.0)
+    figure, axes = _axes(
+        timeline, "Queue wait vs run time", f"run time ({run_unit})", f"queue wait ({queue_unit})"
+    )
+    run_s, queue_s = timeline["run_s"] / run_size, timeline["queue_s"] / queue_size
     for order, step in enumerate(step_names(timeline), start=1):
-        rows = timeline[measured & (timeline["step"] == step)]
-        if len(rows):
+        rows = measured & (timeline["step"] == step)
+        if rows.any():
             axes.scatter(
-                rows["run_s"],
-                rows["queue_s"],
+                run_s[rows],
+                queue_s[rows],
                 s=STYLE["point_size"],
                 alpha=STYLE["alpha"],
                 color=step_color(step, order),
@@ -259,8 +313,61 @@ def queue_vs_run(timeline: pd.DataFrame) -> Figure:
                 label=step,
                 rasterized=True,
             )
-    _mark_problems(axes, timeline, dict.fromkeys(MARKS, timeline["run_s"]), timeline["queue_s"])
+    _mark_problems(axes, timeline, dict.fromkeys(MARKS, run_s), queue_s)
     _legend(axes)
+    return figure
+
+
+def capacity_figure(table: pd.DataFrame) -> Figure:
+    """The what-if (:func:`pipeline.analysis.model.what_if`): modelled makespan (log scale,
+    in the unit that fits) and the cost of the slots held for it against MaxVcpus per step,
+    per dependency, with the measured run marked. Fargate's bill and the vCPU-seconds used
+    do not move with MaxVcpus, so the cost panel plots ``held_usd`` and says so."""
+    unit, size = time_unit(float(table["makespan_s"].max()))
+    figure = Figure(
+        figsize=(STYLE["figsize"][0] * 1.2, 4.2), dpi=STYLE["dpi"], layout="constrained"
+    )
+    time_axes, cost_axes = figure.subplots(1, 2, sharex=True)
+    # The model at the measured slots stands in for the setting it repeats (what_if leaves
+    # that row out), so its dependency's curve has a point at every setting.
+    model = table[table["source"] == MODEL]
+    at_measured = table[table["source"] == AT_MEASURED_SLOTS]
+    point = at_measured.iloc[0]
+    same_setting = model[model["max_vcpus"] == point["max_vcpus"]]
+    if len(same_setting) and not (same_setting["dependency"] == point["dependency"]).any():
+        model = pd.concat([model, at_measured]).sort_values("max_vcpus", kind="stable")
+    measured = table[table["source"] == MEASURED].iloc[0]
+    for axes, column, scale in ((time_axes, "makespan_s", size), (cost_axes, "held_usd", 1.0)):
+        for mode, rows in model.groupby("dependency", sort=False):
+            style = "--" if mode == "BARRIER" else "-"
+            axes.plot(rows["max_vcpus"], rows[column] / scale, style, marker="o", label=mode)
+        axes.scatter(
+            [measured["max_vcpus"]],
+            [measured[column] / scale],
+            marker="*",
+            s=160,
+            color="#d62728",
+            zorder=3,
+            label=f"measured ({measured['dependency']})",
+        )
+        axes.set_xscale("log", base=2)
+        axes.xaxis.set_major_formatter(ScalarFormatter())
+        axes.grid(alpha=STYLE["grid_alpha"])
+    time_axes.set_yscale("log")
+    time_axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    time_axes.yaxis.set_major_formatter(PLAIN_NUMBER)
+    time_axes.yaxis.set_minor_formatter(NullFormatter())
+    time_axes.set_xlabel("MaxVcpus per step")
+    time_axes.set_ylabel(f"makespan ({unit}, log scale)")
+    time_axes.set_title("Modelled makespan")
+    cost_axes.set_ylim(bottom=0)
+    cost_axes.set_ylabel("USD")
+    cost_axes.set_title("Cost of the slots held for the makespan (held_usd)")
+    cost_axes.set_xlabel(
+        f"MaxVcpus per step\n(at every setting: Fargate bill {measured['fargate_usd']:,.4g} USD,"
+        f" {measured['vcpu_s']:,.0f} vCPU-s used)"
+    )
+    figure.legend(*cost_axes.get_legend_handles_labels(), **FIGURE_LEGEND)
     return figure
 
 

@@ -105,6 +105,10 @@ def _batch_rows(conn: Any, parents: dict[str, dict[str, Any]]) -> list[dict[str,
             )
         else:
             rows.append(_row(step, order, parent["jobId"], parent))
+    # A live run's children are listed one status at a time: a child that moved on between
+    # two listings appears in both. Statuses are listed in the order they are reached, so
+    # its last row is its latest.
+    rows = list({row["job_id"]: row for row in rows}.values())
     failed = [r["job_id"] for r in rows if r["status"] == "FAILED" and pd.isna(r["attempts"])]
     details = describe_jobs(conn.batch, failed)
     for row in rows:
@@ -320,3 +324,9 @@ def run_timeline(
     return build_timeline(
         connect(backend), execution_arn or None, stack, job_ids=job_id_list(job_ids)
     )
+
+
+def step_names(timeline: pd.DataFrame) -> list[str]:
+    """The timeline's steps in chain order (by ``step_order``)."""
+    order = timeline.groupby("step", sort=False)["step_order"].min().sort_values()
+    return list(order.index)

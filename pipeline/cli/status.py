@@ -7,6 +7,8 @@ import json
 
 from pipeline.cli import options
 from pipeline.runs import run_state, step_progress
+from pipeline.runs.schedule import stack_schedule
+from pipeline.runs.start import execution_stack
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
     arn = options.execution_from(args, conn)
     state = run_state(conn, arn)
     progress = step_progress(conn, state.jobs)
+    schedule = stack_schedule(conn, execution_stack(conn, arn)["StackName"])
     if args.json:
         document = {
             "executionArn": arn,
@@ -28,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
             "steps": progress,
             "error": state.error,
             "cause": state.cause,
+            "schedule": schedule.document() if schedule else None,
         }
         print(json.dumps(document))
         return 0
@@ -42,4 +46,6 @@ def run(args: argparse.Namespace) -> int:
         )
     if state.cause:
         print(f"Cause:     {state.cause}")
+    if schedule:
+        print(f"Schedule:  {schedule.describe()}")
     return 0

@@ -1,11 +1,11 @@
-"""``n2n whatif``: an execution's predicted makespan and cost under other MaxVcpus."""
+"""``n2n whatif``: an execution's modelled makespan and cost under other MaxVcpus."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from pipeline.analysis.capacity import model_error, parse_vcpus, what_if
+from pipeline.analysis.model import model_error, parse_vcpus, what_if
 from pipeline.analysis.timeline import build_timeline
 from pipeline.cli import options
 

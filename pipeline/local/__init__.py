@@ -17,6 +17,7 @@ CLIENTS = {
     "batch": "pipeline.local.batch.client:BatchClient",
     "logs": "pipeline.local.logs.client:LogsClient",
     "s3": "pipeline.local.s3.client:S3Client",
+    "events": "pipeline.local.events.client:EventsClient",
 }
 
 

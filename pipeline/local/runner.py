@@ -28,10 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from botocore.exceptions import ClientError
+
 from pipeline import clients
 from pipeline.local import local_client
 from pipeline.local.batch.engine import BatchEngine
 from pipeline.local.core.arns import DEFAULT_REGION, region_of
+from pipeline.local.events.rules import Rules, Target
 from pipeline.local.stepfunctions.asl import ExecutionAborted, ExecutionFailed, Interpreter
 from pipeline.local.stepfunctions.executions import RUNNER_DIED, ExecutionRecord, Executions
 from pipeline.local.stepfunctions.integrations import Integrations
@@ -108,6 +111,7 @@ class Runner:
         self.home = Path(home)
         self.executions = Executions(self.home)
         self.engine = BatchEngine(self.home)
+        self.rules = Rules(self.home)
         self.running: dict[str, RunningExecution] = {}
 
     def client(self, service: str, region: str | None = None):
@@ -117,8 +121,18 @@ class Runner:
         return local_client(service, self.home, region)
 
     def has_pending_work(self) -> bool:
-        """Whether an execution waits to be claimed or a Batch job can still change."""
-        return bool(self.executions.unclaimed()) or self.engine.busy()
+        """Whether an execution waits to be claimed, a Batch job can still change or an
+        enabled scheduled rule has a firing ahead."""
+        return bool(self.executions.unclaimed()) or self.engine.busy() or self.rules.any_enabled()
+
+    def start_scheduled(self, target: Target, execution_input: str) -> None:
+        """Start the execution a scheduled rule's firing asks for (as EventBridge would, a
+        target that cannot be started is reported and skipped)."""
+        sfn = self.client("stepfunctions", region_of(target.arn))
+        try:
+            sfn.start_execution(stateMachineArn=target.arn, input=execution_input)
+        except ClientError as error:
+            print(f"Scheduled start of {target.arn} failed: {error}", file=sys.stderr, flush=True)
 
     def serve(self, stop: threading.Event, idle_exit_s: float | None) -> None:
         """Run until ``stop`` is set or nothing happened for ``idle_exit_s`` seconds."""
@@ -131,6 +145,7 @@ class Runner:
         self.fail_orphans()
         try:
             while not stop.wait(POLL_S):
+                self.rules.fire_due(self.start_scheduled)
                 self._claim(pid)
                 for arn in self.executions.stop_requested(pid):
                     if arn in self.running:

@@ -4,7 +4,7 @@ BARRIER (for each skew), run one after another so the runs never share slots."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -26,26 +26,29 @@ def compare_runs(
     id_count: int,
     ids_per_node: int,
     skews: Sequence[float],
-    compute_ms_per_id: float,
+    work: Mapping[str, float] | None = None,
 ) -> dict[RunKey, pd.DataFrame]:
-    """Run the workload once per (dependency, skew), waiting for each with progress bars;
-    return the timelines."""
+    """Run the workload (``work`` knobs, with each skew of ``skews``) once per (dependency,
+    skew), waiting for each with progress bars under a line naming the run; return the
+    timelines."""
     specs = {
         (dependency, skew): parse_run_input(
             {
                 "id_count": id_count,
                 "ids_per_node": ids_per_node,
-                "work": {"skew": skew, "compute_ms_per_id": compute_ms_per_id},
+                "work": {**(work or {}), "skew": skew},
                 "dependency": dependency,
             }
         )
         for dependency, skew in itertools.product(DEPENDENCIES, skews)
     }
     timelines = {}
-    for key, spec in specs.items():
+    for (dependency, skew), spec in specs.items():
+        arn = start_run(conn, stack, spec)
+        print(f"{dependency}, skew {skew:g}: {arn.rsplit(':', 1)[-1]}", flush=True)
         with StepBars() as bars:
-            state = wait_for_run(conn, start_run(conn, stack, spec), bars)
-        timelines[key] = build_timeline(conn, state.execution_arn)
+            state = wait_for_run(conn, arn, bars)
+        timelines[dependency, skew] = build_timeline(conn, state.execution_arn)
     return timelines
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from pipeline.analysis.metrics import compute_metrics
 from pipeline.analysis.plots import STYLE, gantt, step_color
@@ -40,12 +41,16 @@ COLUMNS = [
     "makespan_s",
     "n2n_gain",
     "failed_children",
-    "estimated_cost_usd",
+    "fargate_usd",
+    "vcpu_s",
     "analysis_error",
     "execution_arn",
 ]
 COUNTS = ("id_count", "array_size", "failed_children")
 DEFAULT_LAST_N = 20
+NAME_WIDTH = 24
+"""Execution names longer than this are shortened in the tables shown (not in the CSV)."""
+SHOWN_COLUMNS = [c for c in COLUMNS if c != "execution_arn"]
 
 
 class ReportError(N2NError):
@@ -130,7 +135,8 @@ def analyse_execution(conn: Any, execution: dict[str, Any]) -> Analysed:
         makespan_s=metrics["makespan_s"],
         n2n_gain=metrics["n2n_gain"],
         failed_children=sum(failures.values()),
-        estimated_cost_usd=metrics["estimated_compute_cost_usd"],
+        fargate_usd=metrics["estimated_compute_cost_usd"],
+        vcpu_s=metrics["vcpu_s"],
     )
     return Analysed(row, failures, timeline)
 
@@ -166,6 +172,23 @@ def build_report(
     return Report(stack, executions, failures.fillna(0).astype(int), latest)
 
 
+def headline(report: Report) -> str:
+    """One line first: runs, how many succeeded, p50 makespan, total Fargate bill and
+    failed children of the window."""
+    table = report.executions
+    if table.empty:
+        return f"Stack {report.stack}: no executions in the window."
+    succeeded = int((table["status"] == "SUCCEEDED").sum())
+    makespan = table["makespan_s"].median()
+    p50 = "n/a" if pd.isna(makespan) else f"{makespan:.1f} s"
+    return (
+        f"{len(table)} runs, {succeeded} succeeded · p50 makespan {p50} · "
+        f"estimated Fargate cost {table['fargate_usd'].sum():.4f} USD "
+        f"({table['vcpu_s'].sum():.1f} vCPU-s used) · "
+        f"{int(table['failed_children'].sum())} failed children"
+    )
+
+
 def summary(report: Report) -> str:
     """One line: how many executions, their statuses and how many could not be analysed."""
     table = report.executions
@@ -180,6 +203,37 @@ def summary(report: Report) -> str:
     )
 
 
+def short_name(name: str, width: int = NAME_WIDTH) -> str:
+    """``name`` cut in the middle to ``width`` characters when longer (its start and end
+    stay, so UUIDs and dated names remain distinct)."""
+    if len(name) <= width:
+        return name
+    tail = min(8, (width - 1) // 2)
+    return f"{name[: width - 1 - tail]}…{name[-tail:]}"
+
+
+def executions_view(report: Report) -> pd.DataFrame:
+    """The executions table as shown: short names, no ARN (the CSV keeps both in full),
+    seconds and costs rounded to what they can tell."""
+    shown = report.executions[SHOWN_COLUMNS].copy()
+    shown["name"] = shown["name"].map(short_name)
+    return shown.round({"duration_s": 1, "makespan_s": 2, "n2n_gain": 3, "vcpu_s": 2})
+
+
+def failures_summary(report: Report) -> str:
+    """One sentence on the failed children of the analysed executions."""
+    analysed = len(report.failures)
+    failed = report.failures.sum(axis=1)
+    if not failed.any():
+        return f"No child failed in the {analysed} analysed executions."
+    steps = report.failures.sum()
+    per_step = ", ".join(f"{steps[step]} in {step}" for step in steps.index if steps[step])
+    return (
+        f"{int(failed.sum())} children failed in {int((failed > 0).sum())} of the {analysed} "
+        f"analysed executions: {per_step}."
+    )
+
+
 def _figure(rows: int) -> tuple[Figure, list[Any]]:
     width, height = STYLE["figsize"]
     figure = Figure(figsize=(width, height / 2 * rows), dpi=STYLE["dpi"], layout="constrained")
@@ -187,16 +241,17 @@ def _figure(rows: int) -> tuple[Figure, list[Any]]:
 
 
 def trends(report: Report) -> Figure:
-    """Makespan and estimated cost per execution against its start time (analysed
-    executions only; failed ones marked)."""
+    """Makespan and vCPU-seconds used per execution against its start time (analysed
+    executions only; failed ones marked). The Fargate bill is not drawn: children that
+    last under a minute all bill the minimum, so it barely moves between runs."""
     figure, axes = _figure(2)
     table = report.executions.sort_values("start")
     analysed = table[table["analysis_error"] == ""]
     failed = analysed["status"] != "SUCCEEDED"
     for ax, column, label in zip(
         axes,
-        ("makespan_s", "estimated_cost_usd"),
-        ("makespan (s)", "estimated compute cost (USD)"),
+        ("makespan_s", "vcpu_s"),
+        ("makespan (s)", "vCPU-seconds used"),
         strict=True,
     ):
         ax.plot(analysed["start"], analysed[column], marker="o", color=step_color("process", 2))
@@ -209,6 +264,7 @@ def trends(report: Report) -> Figure:
             label="did not succeed",
         )
         ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
         ax.grid(alpha=STYLE["grid_alpha"])
     axes[0].set_title(f"Executions of stack {report.stack} over time")
     if failed.any():
@@ -218,23 +274,31 @@ def trends(report: Report) -> Figure:
     return figure
 
 
-def failures_per_step(report: Report) -> Figure:
-    """Failed children per step of each analysed execution, stacked, oldest first."""
-    figure, (axes,) = _figure(1)
+def failures_per_step(report: Report) -> Figure | None:
+    """Failed children per step of each analysed execution that lost any, stacked, one
+    horizontal bar per execution (short names), oldest at the top; None when no child
+    failed (:func:`failures_summary` says so in one sentence)."""
     order = report.executions.sort_values("start")["name"]
     table = report.failures.reindex([name for name in order if name in report.failures.index])
-    bottom = pd.Series(0, index=table.index)
+    table = table[table.sum(axis=1) > 0]
+    if table.empty:
+        return None
+    width, _ = STYLE["figsize"]
+    figure = Figure(
+        figsize=(width, 1.0 + 0.35 * len(table)), dpi=STYLE["dpi"], layout="constrained"
+    )
+    axes = figure.add_subplot()
+    labels = [short_name(name) for name in table.index]
+    left = pd.Series(0, index=table.index)
     for position, step in enumerate(table.columns, start=1):
-        axes.bar(
-            table.index, table[step], bottom=bottom, color=step_color(step, position), label=step
-        )
-        bottom = bottom + table[step]
+        axes.barh(labels, table[step], left=left, color=step_color(step, position), label=step)
+        left = left + table[step]
+    axes.invert_yaxis()
     axes.set_title(f"Failed children per step — stack {report.stack}")
-    axes.set_ylabel("failed children")
-    axes.tick_params(axis="x", labelrotation=45)
-    axes.grid(alpha=STYLE["grid_alpha"], axis="y")
-    if len(table):
-        axes.legend(**STYLE["legend"])
+    axes.set_xlabel("failed children")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.grid(alpha=STYLE["grid_alpha"], axis="x")
+    axes.legend(**STYLE["legend"])
     return figure
 
 
@@ -252,14 +316,16 @@ FIGURES = {"trends": trends, "failures": failures_per_step, "gantt": latest_gant
 
 
 def write_report(report: Report, out_dir: str | Path) -> list[Path]:
-    """Save ``executions.csv``, ``failures.csv`` and the figures (PNG) under ``out_dir``;
-    return the paths written."""
+    """Save ``executions.csv``, ``failures.csv`` and the figures (PNG) under ``out_dir``
+    (no failures figure when nothing failed); return the paths written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "executions.csv", out / "failures.csv"]
     report.executions.to_csv(paths[0], index=False)
     report.failures.to_csv(paths[1])
     for name, draw in FIGURES.items():
-        paths.append(out / f"{name}.png")
-        draw(report).savefig(paths[-1])
+        figure = draw(report)
+        if figure is not None:
+            paths.append(out / f"{name}.png")
+            figure.savefig(paths[-1])
     return paths

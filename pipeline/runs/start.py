@@ -52,12 +52,20 @@ def latest_execution(conn: Any, stack: str) -> str:
 def execution_outputs(conn: Any, arn: str) -> dict[str, str]:
     """The outputs of the stack whose state machine ran execution ``arn``: a run is named
     by its ARN alone."""
+    return _outputs(execution_stack(conn, arn))
+
+
+def _outputs(stack: dict[str, Any]) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def execution_stack(conn: Any, arn: str) -> dict[str, Any]:
+    """The description of the stack whose state machine ran execution ``arn``."""
     machine = describe_execution(conn, arn)["stateMachineArn"]
     for page in conn.cloudformation.get_paginator("describe_stacks").paginate():
         for stack in page["Stacks"]:
-            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-            if outputs.get("StateMachineArn") == machine:
-                return outputs
+            if _outputs(stack).get("StateMachineArn") == machine:
+                return stack
     raise RunError(
         f"No stack of this backend and region owns {machine}, the state machine of "
         f"execution {arn}: was its stack deleted?"

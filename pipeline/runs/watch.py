@@ -21,8 +21,7 @@ from typing import Any, Generic, TypeVar
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pipeline.analysis.plots import running_label, running_series, step_color
-from pipeline.analysis.simulate import step_names
+from pipeline.analysis.plots import FIGURE_LEGEND, draw_running
 from pipeline.analysis.timeline import timeline_from
 from pipeline.connect import SERVICES
 from pipeline.jobs import STEPS
@@ -142,40 +141,28 @@ def watch_with_bars(
 
 
 class RunningChart:
-    """One figure of running children per step, redrawn in place: shown once with a
-    display id, then updated through that id (``IPython.display``)."""
+    """The running view of :func:`pipeline.analysis.plots.running` (children finished per
+    step beside the smoothed occupancy), redrawn in place: shown once with a display id,
+    then updated through that id (``IPython.display``). One view from start to end."""
 
     def __init__(self, display: Callable[..., Any] | None = None) -> None:
         if display is None:
             from IPython.display import display
         self._display = display
         self._handle: Any = None
-        self.figure = Figure(figsize=(9, 3.5), layout="constrained")
-        self.axes = self.figure.subplots()
+        self.figure = Figure(figsize=(11, 3.8), layout="constrained")
+        self.axes = self.figure.subplots(1, 2)
 
     def draw(self, timeline: pd.DataFrame, status: str) -> None:
-        """Redraw the running curve of ``timeline`` and show it."""
-        axes = self.axes
-        axes.clear()
+        """Redraw the running view of ``timeline`` and show it."""
+        for axes in self.axes:
+            axes.clear()
+        self.figure.legends.clear()
         started = timeline.dropna(subset=["started_at"])
-        label = "children running"
         if len(started):
-            curve, _, binned = running_series(started)
-            label = running_label(binned)
-            for order, step in enumerate(step_names(started), start=1):
-                rows = curve[curve["step"] == step]
-                axes.step(
-                    rows["elapsed_s"],
-                    rows["running"],
-                    where="post",
-                    color=step_color(step, order),
-                    label=step,
-                )
-            axes.legend(loc="upper right")
-        axes.set_xlabel("seconds since the first child was created")
-        axes.set_ylabel(label)
-        axes.set_ylim(bottom=0)
-        axes.set_title(f"{timeline.attrs.get('execution_name', '')}: {status}")
+            draw_running(*self.axes, timeline)
+            self.figure.legend(**FIGURE_LEGEND)
+        self.figure.suptitle(f"{timeline.attrs.get('execution_name', '')}: {status}")
         if self._handle is None:
             self._handle = self._display(self.figure, display_id=True)
         else:
@@ -183,10 +170,12 @@ class RunningChart:
 
 
 def timeline_progress(timeline: pd.DataFrame) -> dict[str, dict[str, int]]:
-    """Per step: children ``total``, ``succeeded``, ``failed``, counted from a timeline."""
+    """Per step: children ``total`` (the step's array size where the timeline knows it),
+    ``succeeded`` and ``failed``, counted from a timeline."""
+    sizes = timeline.attrs.get("array_size") or {}
     return {
         step: {
-            "total": len(rows),
+            "total": sizes.get(step, len(rows)),
             "succeeded": int((rows["status"] == "SUCCEEDED").sum()),
             "failed": int((rows["status"] == "FAILED").sum()),
         }

@@ -1,7 +1,7 @@
-"""Synthetic load: seeded randomness, skew, CPU burn and injected failures.
+"""Synthetic load: seeded randomness, skew, CPU burn, I/O waits and injected failures.
 
-Every draw is seeded from the workflow id and the child's coordinates, so a retry of
-the same child sees the same data and the same skew.
+Every draw is seeded from the child's coordinates (the data and failures also from the
+workflow id), so a retry of the same child sees the same data and the same skew.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ def seeded(*parts: object) -> random.Random:
     return random.Random(":".join(str(part) for part in parts))
 
 
-def skew_factor(workflow_id: str, index: int, sigma: float) -> float:
-    """The lognormal multiplier of one index's work (1.0 without skew)."""
-    return seeded(workflow_id, index, "skew").lognormvariate(0.0, sigma) if sigma else 1.0
+def skew_factor(index: int, sigma: float) -> float:
+    """The lognormal multiplier of one index's work (1.0 without skew): the same for an
+    index in every step and every run, so runs of the same input do the same work and
+    N_TO_N and BARRIER compare like for like."""
+    return seeded(index, "skew").lognormvariate(0.0, sigma) if sigma else 1.0
 
 
 def injected_failure(
@@ -34,3 +36,9 @@ def burn_cpu(milliseconds: float) -> None:
     deadline = time.perf_counter() + milliseconds / 1000.0
     while time.perf_counter() < deadline:
         pass
+
+
+def wait_io(milliseconds: float) -> None:
+    """Wait ``milliseconds`` without using the CPU, as a child waiting on I/O does."""
+    if milliseconds > 0:
+        time.sleep(milliseconds / 1000.0)

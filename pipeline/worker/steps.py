@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pipeline.errors import WorkerError
 from pipeline.layout import atomic_write_json
 from pipeline.storage import open_store
-from pipeline.worker.load import burn_cpu, seeded, skew_factor
+from pipeline.worker.load import burn_cpu, seeded, skew_factor, wait_io
 from pipeline.worker.settings import WorkerSettings
 
 
@@ -45,9 +45,10 @@ def _read(path, what: str) -> bytes:
 
 def _compute(settings: WorkerSettings, records: int) -> None:
     work = settings.work
-    if work.compute_ms_per_id:
-        factor = skew_factor(settings.workflow_id, settings.index, work.skew)
+    if work.compute_ms_per_id or work.io_ms_per_id:
+        factor = skew_factor(settings.index, work.skew)
         burn_cpu(work.compute_ms_per_id * records * factor)
+        wait_io(work.io_ms_per_id * records * factor)
 
 
 def _summary(item_id: int, values: list[float]) -> dict:

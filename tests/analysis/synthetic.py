@@ -1,4 +1,4 @@
-"""Synthetic timelines of the contract's shape, scheduled by the list-scheduling model.
+"""Synthetic timelines of the contract's shape, scheduled by the model (no dispatch latency).
 
 For tests, benchmarks and demos of the analysis at any size without running anything.
 """
@@ -10,7 +10,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from pipeline.analysis.simulate import Schedule, simulate
+from pipeline.analysis.model import Schedule, replay
 from pipeline.jobs import STEPS
 
 RUN_START = pd.Timestamp("2024-01-01T00:00:00Z").as_unit("ns")
@@ -52,13 +52,13 @@ def synthetic_timeline(
         for k, step in enumerate(names)
     }
     failed = {step: rng.random(indices) < failure_rate for step in names}
-    block = _BLOCKED.get(dependency, _BLOCKED["N_TO_N"])  # simulate() rejects unknown modes
+    block = _BLOCKED.get(dependency, _BLOCKED["N_TO_N"])  # replay() rejects unknown modes
     blocked = {names[0]: np.zeros(indices, dtype=bool)}
     for before, step in itertools.pairwise(names):
         blocked[step] = block(blocked[before] | failed[before])
     for step in names:
         run_s[step][blocked[step]] = 0.0
-    schedule = simulate(run_s, dict.fromkeys(names, slots), dependency)
+    schedule = replay(run_s, dict.fromkeys(names, slots), dependency)
     frames = [
         _step_frame(step, order, schedule, failed[step], blocked[step])
         for order, step in enumerate(names, start=1)

@@ -6,15 +6,15 @@ import json
 
 import pytest
 
+from pipeline.analysis.cost import FARGATE_PRICES, estimated_cost
 from pipeline.analysis.metrics import (
-    FARGATE_PRICES,
     compute_metrics,
-    estimated_cost,
+    finished_curve,
     lag,
     mean_running,
-    peak_running,
     running_curve,
 )
+from pipeline.analysis.model import peak_running
 from tests.analysis import timelines
 
 ONE_USD_PER_VCPU_SECOND = {"usd_per_vcpu_hour": 3600.0, "usd_per_gb_hour": 0.0}
@@ -22,21 +22,27 @@ ONE_USD_PER_VCPU_SECOND = {"usd_per_vcpu_hour": 3600.0, "usd_per_gb_hour": 0.0}
 
 def metrics_of(spans, **options) -> dict:
     """Metrics of a hand-made timeline, checked to be strict JSON."""
-    built = timelines.build(spans, failed=options.pop("failed", ()))
+    built = timelines.build(
+        spans, failed=options.pop("failed", ()), attrs=options.pop("attrs", None)
+    )
     metrics = compute_metrics(built, **options)
     json.dumps(metrics, allow_nan=False)
     return metrics
 
 
-def test_strict_barrier_has_no_early_starts_and_matches_the_barrier_model() -> None:
-    metrics = metrics_of(timelines.BARRIER)
+def test_strict_barrier_has_no_early_starts_and_the_model_replays_it() -> None:
+    metrics = metrics_of(timelines.BARRIER, attrs={"input": {"dependency": "BARRIER"}})
     assert metrics["makespan_s"] == 11
     assert metrics["early_start_fraction"] == {"process": 0.0, "egress": 0.0}
     assert metrics["lag_s"]["process"] == {"p50": 1.0, "p90": 2.6, "max": 3.0}
     assert metrics["lag_s"]["egress"]["p50"] >= 0
     assert metrics["peak_running"] == {"procure": 2, "process": 2, "egress": 2}
-    assert metrics["barrier_makespan_s"] == pytest.approx(metrics["makespan_s"])
-    assert metrics["n2n_gain"] == pytest.approx(0.0)
+    # Every child started the moment its barrier and a slot allowed: no latency, so the
+    # model replays 11 s, and the same run times chained N_TO_N take 8 (timelines.N_TO_N).
+    assert metrics["model"]["latency_s"]["process"] == {"p50": 0.0, "p90": 0.0}
+    assert metrics["barrier_makespan_s"] == 11
+    assert metrics["model"]["error"] == 0.0
+    assert metrics["n2n_gain"] == pytest.approx(3 / 11)
 
 
 def test_n_to_n_gains_over_the_barrier_with_the_same_run_times() -> None:
@@ -45,6 +51,7 @@ def test_n_to_n_gains_over_the_barrier_with_the_same_run_times() -> None:
     assert metrics["early_start_fraction"] == pytest.approx({"process": 2 / 3, "egress": 2 / 3})
     # Process never ran two children at once here, so the model gives it one slot.
     assert metrics["peak_running"] == {"procure": 2, "process": 1, "egress": 2}
+    assert metrics["model"]["slots"] == {"procure": 2, "process": 1, "egress": 2}
     assert metrics["barrier_makespan_s"] == 5 + 5 + 3
     assert metrics["n2n_gain"] == pytest.approx(1 - 8 / 13)
 
@@ -54,7 +61,7 @@ def test_given_slots_feed_the_model() -> None:
     assert metrics["model"]["slots_source"] == "argument"
     assert metrics["barrier_makespan_s"] == 11
     assert metrics["n2n_gain"] == pytest.approx(3 / 11)
-    assert metrics["model"]["simulated_makespan_s"]["N_TO_N"] == 8
+    assert metrics["model"]["makespan_s"]["N_TO_N"] == 8
 
 
 def test_full_overlap_starts_every_later_child_early() -> None:
@@ -63,17 +70,21 @@ def test_full_overlap_starts_every_later_child_early() -> None:
 
 
 def test_one_straggler() -> None:
-    metrics = metrics_of(timelines.STRAGGLER)
+    slots = dict.fromkeys(("procure", "process", "egress"), 4)
+    metrics = metrics_of(timelines.STRAGGLER, slots=slots)
     assert metrics["makespan_s"] == 15
     assert metrics["early_start_fraction"] == {"process": 0.75, "egress": 0.75}
     assert metrics["lag_s"]["process"] == pytest.approx({"p50": 0.5, "p90": 1.55, "max": 2.0})
     assert metrics["lag_s"]["egress"] == {"p50": 1.0, "p90": 1.0, "max": 1.0}
     assert metrics["peak_running"] == {"procure": 4, "process": 3, "egress": 3}
-    # Barrier on 4/3/3 slots: procure ends at 10, process at 12, egress at 14. The
-    # straggler's chain cannot overlap and its lags cost more than N_TO_N saves.
-    assert metrics["barrier_makespan_s"] == 14
-    assert metrics["n2n_gain"] == pytest.approx(1 - 15 / 14)
-    assert metrics["n2n_gain"] < 0
+    # With a free slot for every child, each lag is its dispatch latency: process 0.5 x 3
+    # and 2, egress 1 x 4, the first start of each step its warm-up. Under a barrier on 4
+    # slots procure ends at 10, process at 10 + 2 + 1 = 13 (its slowest latency + run),
+    # egress at 13 + 1 + 1 = 15, whichever child draws which latency.
+    assert metrics["model"]["warmup_s"] == {"procure": 0.0, "process": 0.5, "egress": 1.0}
+    assert metrics["model"]["latency_s"]["process"] == pytest.approx({"p50": 0.5, "p90": 1.7})
+    assert metrics["model"]["latency_s"]["egress"] == {"p50": 1.0, "p90": 1.0}
+    assert metrics["barrier_makespan_s"] == 15
 
 
 def test_failed_children_are_counted_but_not_in_run_time_statistics() -> None:
@@ -107,13 +118,31 @@ def test_running_curve_is_a_step_function_per_step() -> None:
     assert str(curve["time"].dt.tz) == "UTC"
 
 
-def test_cost_bills_every_child_that_ran_with_a_minimum() -> None:
-    built = timelines.build(timelines.WITH_FAILURE, failed={("process", 1)})
+def test_cost_bills_every_child_that_ran_with_a_minimum_and_counts_vcpu_seconds() -> None:
+    built = timelines.build(
+        timelines.WITH_FAILURE,
+        failed={("process", 1)},
+        attrs={"resources": {"process": {"vcpus": 2.0, "memory_mib": 0}}},
+    )
     per_second = estimated_cost(built, prices={**ONE_USD_PER_VCPU_SECOND, "minimum_billed_s": 0})
-    assert per_second["total_usd"] == pytest.approx(3 * 1 + 2 + 51 + 4 + 1 + 1)
+    # Run seconds: procure 1 + 1 + 1, process 2 + 51 + 4 on 2 vCPUs, egress 1 + 1.
+    assert per_second["total_usd"] == pytest.approx(3 + 2 * 57 + 2)
+    assert per_second["vcpu_s"] == pytest.approx(3 + 2 * 57 + 2)
     with_minimum = estimated_cost(built, prices=ONE_USD_PER_VCPU_SECOND)
-    assert with_minimum["total_usd"] == pytest.approx(8 * 60)
-    assert with_minimum["prices"]["minimum_billed_s"] == FARGATE_PRICES["minimum_billed_s"]
+    # Eight children ran, each billed 60 s: five on one vCPU, three (process) on two.
+    assert with_minimum["total_usd"] == pytest.approx(60 * (3 + 2 * 3 + 2))
+    assert with_minimum["vcpu_s"] == per_second["vcpu_s"]
+    assert with_minimum["prices"]["minimum_billed_s"] == 60
+
+
+def test_fargate_bill_matches_the_per_second_prices_aws_quotes() -> None:
+    # AWS's ECS pricing example: $0.000011244 per vCPU-second, $0.0000012347 per GB-second.
+    # One 1-vCPU, 2 GiB child of 90 s bills 90 s; two of 1 s bill the 60 s minimum each.
+    # (AWS rounds its per-second prices, hence the relative tolerance.)
+    built = timelines.build({"procure": [(0, 90)], "process": [(90, 91)], "egress": [(91, 92)]})
+    per_second = 0.000011244 + 2 * 0.0000012347
+    assert estimated_cost(built)["total_usd"] == pytest.approx(210 * per_second, rel=1e-4)
+    assert estimated_cost(built)["vcpu_s"] == 92
 
 
 def test_cost_resources_come_from_the_argument_then_the_timeline_then_the_default() -> None:
@@ -126,17 +155,15 @@ def test_cost_resources_come_from_the_argument_then_the_timeline_then_the_defaul
         "process": {"vcpus": 1.0, "memory_mib": 2048.0, "source": "default"},
         "egress": {"vcpus": 0.25, "memory_mib": 512.0, "source": "argument"},
     }
-    usd_per_s = {
-        step: (r["vcpus"] * 0.04048 + r["memory_mib"] / 1024 * 0.004445) / 3600
-        for step, r in cost["resources"].items()
-    }
-    assert cost["by_step_usd"] == pytest.approx({step: 60 * usd_per_s[step] for step in usd_per_s})
+    # vCPU-seconds: procure 2 s x 2, process 2 s x 1, egress 0.5 s x 0.25.
+    assert cost["by_step_vcpu_s"] == pytest.approx({"procure": 4, "process": 2, "egress": 0.125})
 
 
 def test_default_prices_are_recorded_in_the_metrics() -> None:
     metrics = metrics_of(timelines.N_TO_N)
     assert metrics["cost"]["prices"] == FARGATE_PRICES
     assert metrics["estimated_compute_cost_usd"] == metrics["cost"]["total_usd"] > 0
+    assert metrics["vcpu_s"] == 4 + 2 + 3 + 1 + 2 + 2 + 3 + 1 + 1
 
 
 def test_one_node_run() -> None:
@@ -145,7 +172,9 @@ def test_one_node_run() -> None:
     assert metrics["early_start_fraction"] == {"process": 0.0, "egress": 0.0}
     assert metrics["lag_s"]["egress"] == {"p50": 0.5, "p90": 0.5, "max": 0.5}
     assert metrics["peak_running"] == {"procure": 1, "process": 1, "egress": 1}
-    assert metrics["barrier_makespan_s"] == 4.5
+    # Latencies 0, 1 (3 - 2) and 0.5 (5.5 - 5): the model chains 2 + 1 + 2 + 0.5 + 0.5.
+    assert metrics["barrier_makespan_s"] == 6
+    assert metrics["n2n_gain"] == 0.0
     assert metrics["children"]["egress"] == {"total": 1, "succeeded": 1, "failed": 0}
 
 
@@ -164,6 +193,18 @@ def test_execution_attributes_are_carried_when_present() -> None:
     metrics = compute_metrics(timelines.build(timelines.ONE_NODE, attrs=attrs))
     assert metrics["execution"] == attrs
     assert peak_running(timelines.build(timelines.ONE_NODE))["egress"] == 1
+
+
+def test_finished_curve_counts_stops_per_step() -> None:
+    curve = finished_curve(timelines.build(timelines.N_TO_N))
+    assert list(curve.columns) == ["elapsed_s", "step", "finished"]
+    egress = curve[curve["step"] == "egress"]
+    # Egress stops at 8, 5 and 8: one child by 5, all three by 8.
+    assert list(zip(egress["elapsed_s"], egress["finished"], strict=True)) == [
+        (0, 0),
+        (5, 1),
+        (8, 3),
+    ]
 
 
 def test_mean_running_is_the_time_weighted_mean_per_slice() -> None:

@@ -6,14 +6,17 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
+from pipeline.analysis.model import what_if
 from pipeline.analysis.plots import (
     FIGURES,
+    capacity_figure,
     gantt,
     lag_ecdf,
     queue_vs_run,
     running,
     running_overlay,
     save_figures,
+    time_unit,
 )
 from tests.analysis import timelines
 from tests.analysis.synthetic import synthetic_timeline
@@ -41,7 +44,7 @@ def test_gantt_has_one_collection_per_step_and_marks_failures(wide) -> None:
     assert all(c.get_rasterized() for c in axes.collections)
     texts = legend_texts(figure)
     assert texts[:3] == STEPS and texts[3].startswith("failed (")
-    assert axes.get_xlabel().endswith("(s)") and axes.get_ylabel() == "array index"
+    assert axes.get_xlabel().endswith("(min)") and axes.get_ylabel() == "array index"
     assert "synthetic-10000x3-n_to_n" in axes.get_title()
     assert "dependency=N_TO_N" in axes.get_title()
 
@@ -62,11 +65,21 @@ def test_every_figure_renders_ten_thousand_by_three_to_png(draw, wide, tmp_path)
     assert len(figure.axes[0].get_children()) < 40
 
 
+def figure_legend(figure: Figure) -> list[str]:
+    return [text.get_text() for text in figure.legends[0].get_texts()]
+
+
 def test_running_lag_and_queue_figures_say_what_they_show() -> None:
     timeline = timelines.build(timelines.STRAGGLER, attrs={"execution_name": "run-7"})
     figure = running(timeline)
-    assert legend_texts(figure) == ["procure (peak 4)", "process (peak 3)", "egress (peak 3)"]
-    assert figure.axes[0].get_ylabel() == "children running"
+    assert figure_legend(figure) == ["procure (4/4)", "process (4/4)", "egress (4/4)"]
+    finished, occupancy = figure.axes
+    assert finished.get_ylabel() == "children finished"
+    assert occupancy.get_ylabel() == "children running (mean per slice)"
+    assert finished.get_xlabel().endswith("(s)")
+    # The S-curve of procure: 0 until 1 s, three children by 1 s, all four by 10 s.
+    procure = finished.get_lines()[0]
+    assert list(procure.get_xdata()) == [0, 1, 10] and list(procure.get_ydata()) == [0, 3, 4]
     figure = lag_ecdf(timeline)
     assert legend_texts(figure) == ["process (n=4)", "egress (n=4)"]
     assert "(s)" in figure.axes[0].get_xlabel()
@@ -76,15 +89,56 @@ def test_running_lag_and_queue_figures_say_what_they_show() -> None:
         "run time (s)",
         "queue wait (s)",
     )
-    assert all("run-7" in f(timeline).axes[0].get_title() for f in FIGURES.values())
+    assert "run-7" in running(timeline)._suptitle.get_text()
+    assert all("run-7" in f(timeline).axes[0].get_title() for f in (gantt, lag_ecdf, queue_vs_run))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "unit", "tick"),
+    [(0.5, "ms", 500), (150, "s", 150), (1200, "min", 20), (5 * 3600, "h", 5)],
+)
+def test_time_axes_use_the_unit_that_fits_the_span(seconds, unit, tick) -> None:
+    assert time_unit(seconds)[0] == unit
+    scaled = {step: [(0, seconds)] for step in STEPS}
+    figure = gantt(timelines.build(scaled))
+    assert figure.axes[0].get_xlabel().endswith(f"({unit})")
+    assert figure.axes[0].get_xlim()[1] == pytest.approx(tick)
+    finished = running(timelines.build(scaled)).axes[0]
+    assert finished.get_lines()[0].get_xdata()[-1] == pytest.approx(tick)
 
 
 def test_figures_without_data_say_so() -> None:
     timeline = timelines.build(timelines.NEVER_STARTED, failed={("procure", 0), ("procure", 1)})
     texts = [t.get_text() for t in lag_ecdf(timeline).axes[0].texts]
     assert texts == ["no data"]
-    gantt(timeline)
-    running(timeline)
+    assert legend_texts(gantt(timeline)) == ["procure", "failed (2)"]
+    assert figure_legend(running(timeline)) == ["procure (2/2)", "process (0/2)", "egress (0/2)"]
+
+
+def test_capacity_figure_plots_the_cost_that_varies_and_marks_the_measured_run() -> None:
+    table = what_if(timelines.build(timelines.N_TO_N), [1, 2, 4])
+    time_axes, cost_axes = capacity_figure(table).axes
+    assert "held_usd" in cost_axes.get_title() and "Fargate bill" in cost_axes.get_xlabel()
+    lines = {line.get_label(): line for line in time_axes.get_lines()}
+    # The hand schedules of test_model: N_TO_N 12, 8, 8 and BARRIER 19, 11, 9 s.
+    assert list(lines["N_TO_N"].get_ydata()) == [12, 8, 8]
+    assert list(lines["BARRIER"].get_ydata()) == [19, 11, 9]
+    star = time_axes.collections[0].get_offsets()
+    assert star.tolist() == [[2, 8]]
+
+
+def test_capacity_curves_keep_the_setting_the_measured_run_stands_for() -> None:
+    # A BARRIER run on 2/2/2: the BARRIER row at MaxVcpus 2 is the model at the measured
+    # slots (11 s), and the curve still passes through it: 19, 11, 9 s.
+    measured = timelines.build(timelines.BARRIER, attrs={"input": {"dependency": "BARRIER"}})
+    time_axes, _ = capacity_figure(what_if(measured, [1, 2, 4])).axes
+    lines = {line.get_label(): line for line in time_axes.get_lines()}
+    assert list(lines["BARRIER"].get_xdata()) == [1, 2, 4]
+    assert list(lines["BARRIER"].get_ydata()) == [19, 11, 9]
+    # Measured at MaxVcpus 2, asked for 1 and 4 only: the curves keep to the settings asked.
+    time_axes, _ = capacity_figure(what_if(measured, [1, 4])).axes
+    lines = {line.get_label(): line for line in time_axes.get_lines()}
+    assert list(lines["BARRIER"].get_xdata()) == [1, 4]
 
 
 def test_save_figures_writes_png_and_svg_of_each(tmp_path) -> None:
@@ -94,7 +148,7 @@ def test_save_figures_writes_png_and_svg_of_each(tmp_path) -> None:
     assert all(p.stat().st_size > 0 for p in paths)
 
 
-def test_running_overlay_has_a_panel_per_step_and_a_line_per_run(tmp_path) -> None:
+def test_running_overlay_has_a_panel_per_step_and_a_named_line_per_run(tmp_path) -> None:
     runs = {
         (mode, 1.0): synthetic_timeline(50, dependency=mode, seed=3)
         for mode in ("N_TO_N", "BARRIER")
@@ -103,6 +157,10 @@ def test_running_overlay_has_a_panel_per_step_and_a_line_per_run(tmp_path) -> No
     axes = figure.get_axes()
     assert [axis.get_title() for axis in axes] == ["procure", "process", "egress"]
     assert all(len(axis.get_lines()) == 2 for axis in axes)
-    labels = [text.get_text() for text in axes[-1].get_legend().get_texts()]
-    assert labels == ["N_TO_N skew=1.0", "BARRIER skew=1.0"]
+    assert figure_legend(figure) == [
+        "N_TO_N, skew 1 (synthetic-50x3-n_to_n)",
+        "BARRIER, skew 1 (synthetic-50x3-barrier)",
+    ]
+    assert [line.get_linestyle() for line in axes[0].get_lines()] == ["-", "--"]
+    assert all(line.get_ydata()[-1] == 50 for axis in axes for line in axis.get_lines())
     figure.savefig(tmp_path / "overlay.png")

@@ -92,6 +92,7 @@ def test_the_timeline_has_the_design_columns_and_types(finished_run):
     assert (done[done.step == "procure"].records == 5).all()
     assert timeline.attrs["resources"]["process"] == {"vcpus": 1.0, "memory_mib": 2048.0}
     assert timeline.attrs["input"]["ids_per_node"] == 5
+    assert timeline.attrs["array_size"] == {"procure": 12, "process": 12, "egress": 12}
 
 
 def test_retries_and_failures_show_in_attempts(finished_run):
@@ -268,3 +269,40 @@ def test_a_finished_3_x_10000_run_costs_at_most_60_batch_and_sfn_calls():
     assert len(timeline) == 30_000
     assert timeline.records.eq(40).all()
     assert len(counted) <= 60, counted
+
+
+MOVING_LISTINGS = {
+    "RUNNABLE": [{"jobId": "p:1", "status": "RUNNABLE", "arrayProperties": {"index": 1}}],
+    "RUNNING": [
+        {"jobId": "p:0", "status": "RUNNING", "arrayProperties": {"index": 0}},
+        {"jobId": "p:1", "status": "RUNNING", "arrayProperties": {"index": 1}},
+    ],
+}
+
+
+class _MovingBatch:
+    """A batch client whose child 1 moves from RUNNABLE to RUNNING between the two
+    listings, as a live run's children do: it is listed under both statuses."""
+
+    def get_paginator(self, operation):
+        assert operation == "list_jobs"
+        return self
+
+    def paginate(self, arrayJobId, jobStatus, PaginationConfig):
+        yield {"jobSummaryList": MOVING_LISTINGS.get(jobStatus, [])}
+
+    def describe_jobs(self, jobs):
+        return {"jobs": []}
+
+
+def test_a_child_listed_under_two_statuses_is_one_row_in_its_latest_status():
+    from types import SimpleNamespace
+
+    from pipeline.analysis.timeline import _batch_rows
+
+    parent = {"jobId": "p", "arrayProperties": {"statusSummary": {"RUNNABLE": 1, "RUNNING": 1}}}
+    rows = _batch_rows(SimpleNamespace(batch=_MovingBatch()), {"procure": parent})
+    assert sorted((row["array_index"], row["status"]) for row in rows) == [
+        (0, "RUNNING"),
+        (1, "RUNNING"),
+    ]

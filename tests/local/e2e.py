@@ -12,6 +12,7 @@ from pipeline.deploy.local import LocalDeployer
 from pipeline.local.runner import runner_alive, runner_pid
 from pipeline.runs import RunState, start_run, wait_for_run
 from pipeline.spec import parse_run_input
+from tests.waiting import wait_until
 
 TEST_ENVIRONMENT = {"N2N_RUNNER_IDLE_S": "20", "N2N_TIME_SCALE": "0.002"}
 
@@ -53,17 +54,6 @@ class LocalStack:
         return sorted(found, key=lambda job: job["arrayProperties"]["index"])
 
 
-def wait_until(read, done, timeout_s: float = 60, poll_s: float = 0.05):
-    """Call ``read`` until ``done(value)``; fail with the last value after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = read()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"still {value!r} after {timeout_s}s"
-        time.sleep(poll_s)
-
-
 def child_pids(pid: int) -> list[int]:
     """The direct children of a process."""
     children = []
@@ -84,19 +74,22 @@ def worker_pids(home: Path) -> list[int]:
     return [worker for server in child_pids(runner) for worker in child_pids(server)]
 
 
+def _running(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state == "R"
+
+
 def busy_worker(home: Path, timeout_s: float = 30) -> int:
     """A worker process that is running a child right now (its CPU state is R)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for pid in worker_pids(home):
-            try:
-                state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if state == "R":
-                return pid
-        time.sleep(0.01)
-    raise AssertionError("no worker process was busy")
+    busy = wait_until(
+        lambda: [pid for pid in worker_pids(home) if _running(pid)],
+        deadline=timeout_s,
+        describe=lambda: f"no busy worker among {worker_pids(home)}",
+    )
+    return busy[0]
 
 
 def stop_runner(home: Path) -> None:
@@ -106,6 +99,4 @@ def stop_runner(home: Path) -> None:
         for worker in worker_pids(home):
             os.kill(worker, signal.SIGKILL)
         os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while runner_alive(home) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: not runner_alive(home), deadline=10, describe=lambda: runner_pid(home))

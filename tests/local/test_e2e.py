@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import pytest
@@ -15,8 +15,9 @@ import pytest
 from pipeline.local.runner import runner_pid
 from pipeline.runs import run_state
 from pipeline.runs.results import id_counts, run_summary
-from tests.local.e2e import busy_worker, stop_runner, wait_until
+from tests.local.e2e import busy_worker, stop_runner
 from tests.shapes import assert_aws_shape
+from tests.waiting import wait_until
 
 
 def assert_every_id_once(stack, workflow_id, id_count):
@@ -94,15 +95,13 @@ def test_injected_failures_are_retried_to_success(local_stack):
     )
     assert state.status == "SUCCEEDED", state.cause
     assert_every_id_once(local_stack, state.workflow_id, 60)
-    retried = [
-        child
-        for step in ("procure", "process", "egress")
-        for child in local_stack.conn.batch.describe_jobs(
+    for step in ("procure", "process", "egress"):
+        children = local_stack.conn.batch.describe_jobs(
             jobs=[f"{state.jobs[step]}:{i}" for i in range(10)]
         )["jobs"]
-        if len(child["attempts"]) > 1
-    ]
-    assert retried, "with fail_probability 0.2 some child must have needed a second attempt"
+        retried = {i for i, child in enumerate(children) if len(child["attempts"]) > 1}
+        assert retried == injected_failures("chaos-retried", step, 10, 0.2)
+    assert injected_failures("chaos-retried", "procure", 10, 0.2), "the seed retries nothing"
 
 
 def test_bad_input_fails_the_execution_early_and_writes_nothing(local_stack):
@@ -138,16 +137,15 @@ def test_a_killed_worker_process_fails_its_attempt_and_the_run_goes_on(local_sta
 
 def test_a_dead_runner_fails_its_execution_once_the_next_runner_starts(local_stack):
     arn = local_stack.start(id_count=40, ids_per_node=4, work={"compute_ms_per_id": 200})
-    deadline = time.monotonic() + 30
-    while not run_state(local_stack.conn, arn).jobs and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: run_state(local_stack.conn, arn).jobs, deadline=30)
     dead = runner_pid(local_stack.home)
     stop_runner(local_stack.home)
     sfn = local_stack.conn.sfn
-    described = wait_until(
-        lambda: sfn.describe_execution(executionArn=arn),
-        lambda found: found["status"] != "RUNNING",
+    wait_until(
+        lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING",
+        describe=lambda: sfn.describe_execution(executionArn=arn),
     )
+    described = sfn.describe_execution(executionArn=arn)
     assert described["status"] == "FAILED"
     assert described["cause"] == (
         f"The local runner (pid {dead}) stopped before the execution finished: "
@@ -155,8 +153,11 @@ def test_a_dead_runner_fails_its_execution_once_the_next_runner_starts(local_sta
     )
     job_ids = list(run_state(local_stack.conn, arn).jobs.values())
     wait_until(
-        lambda: local_stack.conn.batch.describe_jobs(jobs=job_ids)["jobs"],
-        lambda jobs: all(job["status"] in ("FAILED", "SUCCEEDED") for job in jobs),
+        lambda: all(
+            job["status"] in ("FAILED", "SUCCEEDED")
+            for job in local_stack.conn.batch.describe_jobs(jobs=job_ids)["jobs"]
+        ),
+        describe=lambda: local_stack.conn.batch.describe_jobs(jobs=job_ids)["jobs"],
     )
 
 
@@ -168,9 +169,7 @@ def test_reading_an_execution_of_a_dead_runner_changes_nothing(local_stack, monk
 
     asked = []
     arn = local_stack.start(id_count=40, ids_per_node=4, work={"compute_ms_per_id": 200})
-    deadline = time.monotonic() + 30
-    while not run_state(local_stack.conn, arn).jobs and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: run_state(local_stack.conn, arn).jobs, deadline=30)
     stop_runner(local_stack.home)
     executions = Executions(local_stack.home)
     before = executions.get(arn)
@@ -197,14 +196,27 @@ def fragile_stack(tmp_path, local_env):
     stop_runner(home)
 
 
+def injected_failures(workflow_id: str, step: str, indices: int, probability: float) -> set:
+    """The children whose first attempt fails, by the seeding rule the worker documents
+    (pipeline/worker/load.py: one generator seeded "workflow:step:index:attempt:fail")."""
+    return {
+        index
+        for index in range(indices)
+        if random.Random(f"{workflow_id}:{step}:{index}:1:fail").random() < probability
+    }
+
+
 def test_exhausted_retries_fail_the_run_and_leave_no_partial_files(fragile_stack):
-    state = fragile_stack.run(id_count=80, ids_per_node=4, work={"fail_probability": 0.3})
+    state = fragile_stack.run(
+        "fragile-seeded", id_count=80, ids_per_node=4, work={"fail_probability": 0.3}
+    )
     assert state.status == "FAILED"
     assert state.cause.startswith("procure failed ")
     procure = fragile_stack.children(state.jobs["procure"])
     process = fragile_stack.children(state.jobs["process"])
     failed = {c["arrayProperties"]["index"] for c in procure if c["status"] == "FAILED"}
-    assert failed
+    assert failed == injected_failures("fragile-seeded", "procure", 20, 0.3)
+    assert failed, "the seed fails no procure child"
     for child in process:
         if child["arrayProperties"]["index"] in failed:
             assert child["status"] == "FAILED"

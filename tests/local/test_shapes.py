@@ -97,3 +97,19 @@ def test_s3_responses(local_stack, finished):
         "delete_objects",
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "x/y.json"}]}),
     )
+
+
+def test_events_responses(local_stack):
+    events = local_stack.conn.events
+    resources = local_stack.conn.cloudformation.list_stack_resources(StackName="n2n")
+    (rule,) = [
+        r["PhysicalResourceId"]
+        for r in resources["StackResourceSummaries"]
+        if r["ResourceType"] == "AWS::Events::Rule"
+    ]
+    described = events.describe_rule(Name=rule)
+    assert (described["ScheduleExpression"], described["State"]) == ("rate(1 day)", "DISABLED")
+    assert_aws_shape("events", "describe_rule", described)
+    targets = events.list_targets_by_rule(Rule=rule)
+    assert [t["Arn"] for t in targets["Targets"]] == [local_stack.outputs["StateMachineArn"]]
+    assert_aws_shape("events", "list_targets_by_rule", targets)

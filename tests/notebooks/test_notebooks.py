@@ -16,10 +16,18 @@ import pytest
 
 from pipeline.cli.main import main
 from pipeline.kit_files import notebooks_folder
-from pipeline.notebooks import NOTEBOOKS, NotebookError, find_step, run_folder
+from pipeline.notebooks import (
+    NOTEBOOKS,
+    NotebookError,
+    find_step,
+    handed_off,
+    parse_value,
+    run_folder,
+    write_handoff,
+)
 from tests.local.e2e import stop_runner
 
-SMALL = {"id_count": "600", "ids_per_node": "20", "compute_ms_per_id": "1"}
+SMALL = {"id_count": "600", "ids_per_node": "20", "work": "{io_ms_per_id: 1, skew: 1}"}
 REQUIRED = {
     "01_deploy": {"backend", "stack_name"},
     "02_run": {
@@ -39,7 +47,7 @@ REQUIRED = {
         "id_count",
         "ids_per_node",
         "skews",
-        "compute_ms_per_id",
+        "work",
     },
     "06_report": {"backend", "stack_name", "last_n", "since", "out_dir"},
     "07_capacity": {"backend", "stack_name", "execution_arn", "vcpus"},
@@ -104,8 +112,8 @@ def test_notebooks_ran_in_order_with_small_sizes_and_no_errors(demo):
         assert papermill_meta.exception is None
         ended.append(papermill_meta.end_time)
         declared = set(papermill.inspect_notebook(str(NOTEBOOKS[name].path)))
-        given = {k: v for k, v in SMALL.items() if k in declared}
-        assert {k: str(v) for k, v in papermill_meta.parameters.items() if k in given} == given
+        given = {k: parse_value(v) for k, v in SMALL.items() if k in declared}
+        assert {k: v for k, v in papermill_meta.parameters.items() if k in given} == given
     assert ended == sorted(ended)
 
 
@@ -140,6 +148,42 @@ def test_04_tore_down_and_05_compares_both_modes(demo):
     tables = [o.data["text/html"] for o in compare if "text/html" in o.get("data", {})]
     assert any("measured_gain" in t and "N_TO_N" in t and "BARRIER" in t for t in tables)
     assert any("image/png" in o.get("data", {}) for o in compare)
+    streams = "".join(o.get("text", "") for o in compare if o.output_type == "stream")
+    assert "N_TO_N, skew 1: " in streams and "BARRIER, skew 1: " in streams
+
+
+def test_07_models_the_run_02_handed_on_with_whole_vcpus(demo):
+    folder, _ = demo
+    sidecar = json.loads((folder / "02_run.json").read_text())
+    capacity = executed(folder, "07_capacity")
+    assert capacity.metadata.papermill.parameters["execution_arn"] == sidecar["execution_arn"]
+    texts = "".join(o.get("text", "") for o in outputs(capacity) if o.output_type == "stream")
+    assert texts.count("Model error at the measured slots: ") == 1
+    (table,) = [o.data["text/plain"] for o in outputs(capacity) if "text/html" in o.get("data", {})]
+    assert "2.0 " not in table and "model at measured slots" in table
+
+
+def test_02_keeps_the_final_state_of_its_bars_as_text(demo):
+    folder, _ = demo
+    saved = outputs(executed(folder, "02_run"))
+    assert not [o for o in saved if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    texts = [o.data["text/plain"] for o in saved if "text/plain" in o.get("data", {})]
+    (bars,) = [text for text in texts if text.startswith("procure")]
+    # 600 ids at 20 per node: 30 children per step, all finished.
+    assert [line.split("|")[0].split() for line in bars.splitlines()] == [
+        ["procure", ":", "100%"],
+        ["process", ":", "100%"],
+        ["egress", ":", "100%"],
+    ]
+    assert bars.count("30/30") == 3
+    assert "egress  : 100%" in (folder / "02_run.html").read_text()
+
+
+def test_handed_off_reads_what_a_step_wrote_and_none_otherwise(tmp_path):
+    write_handoff("02_run", {"execution_arn": "arn:x"}, tmp_path)
+    assert handed_off("02_run", "execution_arn", tmp_path) == "arn:x"
+    assert handed_off("02_run", "workflow_id", tmp_path) is None
+    assert handed_off("09_nothing", "execution_arn", tmp_path) is None
 
 
 @pytest.mark.parametrize("name", list(NOTEBOOKS))
@@ -223,8 +267,6 @@ def test_bad_names_fail_before_any_kernel_starts(argv, message, tmp_path):
     ],
 )
 def test_parameter_values_parse_as_literals(text, value):
-    from pipeline.notebooks import parse_value
-
     assert parse_value(text) == value
     assert type(parse_value(text)) is type(value)
 

@@ -18,9 +18,15 @@ import pytest
 from pipeline.cli.main import main
 from pipeline.reports.report import (
     COLUMNS,
+    Report,
     ReportError,
     build_report,
+    executions_view,
+    failures_per_step,
+    failures_summary,
+    headline,
     parse_since,
+    short_name,
     window_executions,
 )
 from pipeline.reports.schedule import ScheduleError, crontab_line
@@ -69,7 +75,10 @@ def test_every_execution_has_a_row_with_failures_and_reasons(stack):
         10,
         "N_TO_N",
     )
-    assert good.failed_children == 0 and good.makespan_s > 0 and good.estimated_cost_usd > 0
+    assert good.failed_children == 0 and good.makespan_s > 0 and good.vcpu_s > 0
+    # Ten children per step, each billed Fargate's one-minute minimum at 1 vCPU and 2 GiB
+    # ($0.000011244 per vCPU-second and $0.0000012347 per GB-second, AWS's ECS example).
+    assert good.fargate_usd == pytest.approx(30 * 60 * (0.000011244 + 2 * 0.0000012347), rel=1e-4)
     assert good.analysis_error == "" and pd.notna(good.n2n_gain)
     assert flaky.status == "FAILED" and flaky.failed_children > 0
     assert report.failures.loc["flaky", "procure"] > 0
@@ -116,6 +125,7 @@ def test_n2n_report_writes_the_notebook_and_html_with_code_hidden(reported):
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 3
     html = (folder / "06_report.html").read_text()
     assert "InvalidRunInput" in html and "failed_children" in html
+    assert html.index("3 runs, 1 succeeded") < html.index("failed_children")  # headline first
     assert "build_report(" not in html and "last_n = " not in html  # code cells left out
     assert "data:image/png;base64," in html  # figures embedded: one self-contained file
     saved = {path.name for path in folder.iterdir()}
@@ -188,3 +198,69 @@ def test_crontab_line_escapes_percent_and_quotes_paths(tmp_path):
     assert "--stack a\\%b >> " in line and "N2N_HOME" not in line
     with pytest.raises(ScheduleError, match="not the 5 of a schedule"):
         crontab_line("cron(0 6 * * ? *)", [], environ={})
+
+
+def _report(failures: dict[str, dict[str, int]]) -> Report:
+    """A report of hand-written rows: two analysed executions and their failures."""
+    rows = [
+        {
+            "name": "2024-05-01-nightly-run-with-a-long-name",
+            "status": "SUCCEEDED",
+            "start": pd.Timestamp("2024-05-01T06:00Z"),
+            "makespan_s": 10.0,
+            "failed_children": sum(failures["2024-05-01-nightly-run-with-a-long-name"].values()),
+            "fargate_usd": 0.25,
+            "vcpu_s": 12.5,
+            "analysis_error": "",
+            "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:sm:nightly",
+        },
+        {
+            "name": "b",
+            "status": "FAILED",
+            "start": pd.Timestamp("2024-05-02T06:00Z"),
+            "makespan_s": 30.0,
+            "failed_children": sum(failures["b"].values()),
+            "fargate_usd": 0.5,
+            "vcpu_s": 20.0,
+            "analysis_error": "",
+            "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:sm:b",
+        },
+    ]
+    executions = pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(failures).T.rename_axis(index="name", columns="step")
+    return Report("prod", executions, table, None)
+
+
+def test_headline_and_failures_say_it_in_one_line_each():
+    report = _report(
+        {
+            "2024-05-01-nightly-run-with-a-long-name": {"procure": 0, "process": 0, "egress": 0},
+            "b": {"procure": 2, "process": 0, "egress": 3},
+        }
+    )
+    assert headline(report) == (
+        "2 runs, 1 succeeded · p50 makespan 20.0 s · estimated Fargate cost 0.7500 USD "
+        "(32.5 vCPU-s used) · 5 failed children"
+    )
+    assert failures_summary(report) == (
+        "5 children failed in 1 of the 2 analysed executions: 2 in procure, 3 in egress."
+    )
+    (axes,) = failures_per_step(report).axes
+    assert [label.get_text() for label in axes.get_yticklabels()] == ["b"]
+
+
+def test_without_failures_there_is_a_sentence_and_no_figure():
+    quiet = dict.fromkeys(("procure", "process", "egress"), 0)
+    report = _report({"2024-05-01-nightly-run-with-a-long-name": quiet, "b": quiet})
+    assert failures_per_step(report) is None
+    assert failures_summary(report) == "No child failed in the 2 analysed executions."
+
+
+def test_names_are_shortened_in_the_table_shown_and_the_arn_left_to_the_csv():
+    name = "2024-05-01-nightly-run-with-a-long-name"
+    assert short_name(name) == "2024-05-01-nigh…ong-name"
+    assert len(short_name(name)) == 24 and short_name("b") == "b"
+    quiet = dict.fromkeys(("procure", "process", "egress"), 0)
+    shown = executions_view(_report({name: quiet, "b": quiet}))
+    assert list(shown["name"]) == ["2024-05-01-nigh…ong-name", "b"]
+    assert "execution_arn" not in shown.columns

@@ -20,9 +20,18 @@ NODES = IDS // PER_NODE
 FAILING = {"id_count": IDS, "ids_per_node": PER_NODE, "work": {"fail_probability": 0.1}}
 
 
-def rerun_cli(capsys, *args: str) -> dict:
-    assert main(["rerun", *args, "--json"]) in (0, 1)
-    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+def rerun_cli(capsys, *args: str) -> tuple[int, dict]:
+    """``n2n rerun ... --json``: its exit code and its JSON line."""
+    code = main(["rerun", *args, "--json"])
+    return code, json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def owed(stack, workflow_id: str) -> tuple[int, str]:
+    """The exit code and status a waited rerun owes, read from the egress objects: like
+    ``n2n run --wait``, 0 and SUCCEEDED when nothing is missing any more, 1 and FAILED
+    when some index is still missing (a one-attempt child of the rerun failed)."""
+    missing = missing_indices(stack.conn, stack.bucket, workflow_id, NODES)
+    return (1, "FAILED") if missing else (0, "SUCCEEDED")
 
 
 def executions(stack) -> int:
@@ -44,7 +53,8 @@ def test_reruns_fill_exactly_the_holes(one_attempt_stack, holed, capsys):
     assert 0 < len(holes) < NODES
     source, rounds = holed.execution_arn, 0
     while holes:
-        report = rerun_cli(capsys, source, "--wait", "--name", f"holed-rerun-{rounds}")
+        code, report = rerun_cli(capsys, source, "--wait", "--name", f"holed-rerun-{rounds}")
+        assert (code, report["status"]) == owed(stack, "holed")
         assert report["workflowId"] == "holed"
         assert report["missing"] == holes
         rerun = run_state(stack.conn, report["executionArn"])
@@ -68,7 +78,8 @@ def test_reruns_fill_exactly_the_holes(one_attempt_stack, holed, capsys):
 def test_rerun_timeline_reads_its_own_children(one_attempt_stack, holed, capsys):
     stack = one_attempt_stack
     state = stack.run("apart", **FAILING)
-    report = rerun_cli(capsys, state.execution_arn, "--wait")
+    code, report = rerun_cli(capsys, state.execution_arn, "--wait", "--name", "apart-rerun")
+    assert (code, report["status"]) == owed(stack, "apart")
     rerun = run_state(stack.conn, report["executionArn"])
     timeline = timeline_from(stack.conn, rerun)
     size = len(rerun.input["rerun_of"]["indices"])
@@ -85,8 +96,8 @@ def test_one_missing_index_is_a_one_node_run(one_attempt_stack, capsys):
     state = stack.run("whole", id_count=40, ids_per_node=10)
     assert state.status == "SUCCEEDED"
     stack.conn.s3.delete_object(Bucket=stack.bucket, Key="whole/results/00002.json")
-    report = rerun_cli(capsys, state.execution_arn, "--wait")
-    assert (report["missing"], report["status"]) == ([2], "SUCCEEDED")
+    code, report = rerun_cli(capsys, state.execution_arn, "--wait")
+    assert (code, report["missing"], report["status"]) == (0, [2], "SUCCEEDED")
     jobs = run_state(stack.conn, report["executionArn"]).jobs
     described = stack.conn.batch.describe_jobs(jobs=list(jobs.values()))["jobs"]
     assert all("arrayProperties" not in job for job in described)
@@ -141,7 +152,7 @@ def test_recover_missing_reruns_and_waits_or_does_nothing(one_attempt_stack):
     holes = missing_indices(stack.conn, stack.bucket, "recover", NODES)
     assert holes
     recovered = recover_missing(stack.conn, state.execution_arn)
-    assert recovered.status in ("SUCCEEDED", "FAILED")
+    assert recovered.status == owed(stack, "recover")[1]
     assert set(missing_indices(stack.conn, stack.bucket, "recover", NODES)) < set(holes)
     complete = stack.run("whole-run", id_count=20, ids_per_node=10)
     assert recover_missing(stack.conn, complete.execution_arn) is None
@@ -155,6 +166,7 @@ def test_a_run_is_named_by_its_arn_alone(one_attempt_stack, capsys):
     state = other.run("named-once", **FAILING)
     holes = missing_indices(other.conn, other.bucket, "named-once", NODES)
     assert holes
-    report = rerun_cli(capsys, state.execution_arn)
+    code, report = rerun_cli(capsys, state.execution_arn, "--wait")
     assert report["missing"] == holes
+    assert (code, report["status"]) == owed(other, "named-once")
     assert report["workflowId"] == "named-once"

@@ -4,25 +4,26 @@ terminated, and a second stop does nothing."""
 from __future__ import annotations
 
 import json
-import time
 
 from pipeline.cli.main import main
 from pipeline.runs import run_state, step_progress
 from pipeline.runs.stop import stop_run
+from tests.waiting import wait_until
 
 SLOW = {"id_count": 400, "ids_per_node": 10, "work": {"compute_ms_per_id": 20}}
 
 
-def running_children(stack, arn: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+def running_children(stack, arn: str, timeout_s: float = 60) -> None:
+    """Wait until the run's procure step has a RUNNING child."""
+
+    def procure_running() -> bool:
         jobs = run_state(stack.conn, arn).jobs
-        if len(jobs) == 3:
-            parent = stack.conn.batch.describe_jobs(jobs=[jobs["procure"]])["jobs"][0]
-            if parent["arrayProperties"]["statusSummary"].get("RUNNING"):
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"{arn} never ran a child")
+        if len(jobs) < 3:
+            return False
+        parent = stack.conn.batch.describe_jobs(jobs=[jobs["procure"]])["jobs"][0]
+        return bool(parent["arrayProperties"]["statusSummary"].get("RUNNING"))
+
+    wait_until(procure_running, deadline=timeout_s, describe=lambda: run_state(stack.conn, arn))
 
 
 def test_stop_terminates_the_jobs_and_is_idempotent(one_attempt_stack, capsys):

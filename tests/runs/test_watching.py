@@ -58,6 +58,7 @@ def test_live_chart_redraws_one_figure(one_attempt_stack):
     timeline = live_running_chart(stack.conn, arn, interval_s=0.2, chart=chart)
     assert len(display.shown) == 1 and display.updates
     assert {id(f) for f in display.shown + display.updates} == {id(chart.figure)}
-    assert len(chart.figure.axes) == 1
-    assert {line.get_label() for line in chart.axes.get_lines()} == {"procure", "process", "egress"}
+    assert len(chart.figure.axes) == 2
+    legend = [text.get_text() for text in chart.figure.legends[0].get_texts()]
+    assert legend == ["procure (20/20)", "process (20/20)", "egress (20/20)"]
     assert (timeline["status"] == "SUCCEEDED").all() and len(timeline) == 60

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import random
 import subprocess
 import sys
 
@@ -149,6 +150,30 @@ def test_a_crash_between_temp_write_and_rename_leaves_no_results_file(run, monke
     assert list(results_dir.iterdir()) == []
 
 
+def test_io_work_sleeps_per_id_without_burning_cpu(run, monkeypatch):
+    slept, burnt = [], []
+    monkeypatch.setattr("pipeline.worker.load.time.sleep", slept.append)
+    monkeypatch.setattr("pipeline.worker.steps.burn_cpu", burnt.append)
+    code, _ = run("procure", 0, N2N_WORK='{"io_ms_per_id": 5}')
+    # Node 0 holds 10 ids: 10 x 5 ms of waiting, no skew, no CPU burn.
+    assert code == 0 and slept == [pytest.approx(0.05)] and burnt == [0.0]
+
+
+def test_skew_gives_an_index_the_same_work_in_every_run(run, tmp_path, monkeypatch):
+    slept = []
+    monkeypatch.setattr("pipeline.worker.load.time.sleep", slept.append)
+    other = prepare(
+        {"execution_name": "wf-2", "input": {"id_count": 25, "ids_per_node": 10}},
+        {"EFS_MOUNT": str(run.efs)},
+    )
+    work = '{"io_ms_per_id": 5, "skew": 1}'
+    for index in (0, 1):
+        assert run("procure", index, N2N_WORK=work)[0] == 0
+        assert run("procure", index, N2N_WORK=work, WORKFLOW_ID=other["workflow_id"])[0] == 0
+    # Same index, two workflows: the same wait; two indices: different waits.
+    assert slept[0] == slept[1] and slept[2] == slept[3] and slept[0] != slept[2]
+
+
 def test_injected_failures_exit_with_the_retryable_code(run):
     code, lines = run("procure", 0, N2N_WORK='{"fail_probability": 1}')
     assert code == RETRYABLE_EXIT_CODE
@@ -162,6 +187,12 @@ def test_injected_failures_are_seeded_per_attempt(run):
     outcomes = [run("procure", 0, attempt=a, N2N_WORK=work)[0] for a in range(1, 30)]
     again = [run("procure", 0, attempt=a, N2N_WORK=work)[0] for a in range(1, 30)]
     assert outcomes == again
+    # the documented rule: one generator seeded "workflow:step:index:attempt:fail"
+    predicted = [
+        RETRYABLE_EXIT_CODE if random.Random(f"wf-1:procure:0:{a}:fail").random() < 0.5 else 0
+        for a in range(1, 30)
+    ]
+    assert outcomes == predicted
     assert {0, RETRYABLE_EXIT_CODE} == set(outcomes)
 
 

@@ -3,7 +3,7 @@
 Each provisioner checks a resolved resource before anything is created (so a template
 the local backend cannot honour fails the deploy naming the resource, with nothing left
 behind), creates it on the local services, and deletes it. Types with no local behaviour
-(network, IAM, KMS, endpoints, schedules...) are recorded only.
+(network, IAM, KMS, endpoints...) are recorded only.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from pipeline.local.awslambda.functions import LambdaFunctions, LocalFunction
 from pipeline.local.core.client import service_model
 from pipeline.local.core.home import bucket_folder, efs_folder
 from pipeline.local.core.shapes import to_api
+from pipeline.local.events.expressions import ScheduleExpressionError, parse_schedule
+from pipeline.local.events.rules import Rules, Target
 from pipeline.local.stepfunctions.asl import UnsupportedDefinition, validate_definition
 
 
@@ -268,6 +270,73 @@ class StateMachine(Provisioner):
         context.clients.sfn.delete_state_machine(stateMachineArn=resource.physical_id)
 
 
+class ScheduledRule(Provisioner):
+    """An EventBridge rule with a ``ScheduleExpression`` whose targets are state machines of
+    the stack: while it is ENABLED the runner starts an execution per target on schedule."""
+
+    def _targets(self, resource: Any, context: DeployContext) -> list[Target]:
+        targets = []
+        for target in resource.properties.get("Targets", []):
+            unsupported = sorted({"InputPath", "InputTransformer"} & set(target))
+            if unsupported:
+                raise _fail(
+                    resource,
+                    f"target {target.get('Id')} uses {', '.join(unsupported)}, which the local "
+                    "backend cannot honour: give it a constant Input or none.",
+                )
+            try:
+                context.by_physical_id(target["Arn"], "AWS::StepFunctions::StateMachine")
+            except ResourceError:
+                raise _fail(
+                    resource,
+                    f"target {target.get('Id')} is not a state machine of this stack: the "
+                    "local backend starts the stack's own state machines only.",
+                ) from None
+            targets.append(Target(target["Id"], target["Arn"], target.get("Input")))
+        return targets
+
+    def check(self, resource: Any, context: DeployContext) -> None:
+        props = resource.properties
+        if "ScheduleExpression" not in props:
+            raise _fail(
+                resource,
+                "has no ScheduleExpression: the local backend runs scheduled rules only.",
+            )
+        if props.get("State", "ENABLED") not in ("ENABLED", "DISABLED"):
+            raise _fail(resource, f"has State {props['State']!r}: use ENABLED or DISABLED.")
+        try:
+            parse_schedule(props["ScheduleExpression"])
+        except ScheduleExpressionError as error:
+            raise ResourceError(
+                f"Resource {resource.logical_id} ({resource.type}): {error}"
+            ) from None
+        self._targets(resource, context)
+
+    def create(self, resource: Any, context: DeployContext) -> None:
+        from pipeline.local.runner import ensure_runner
+        from pipeline.local.stepfunctions.executions import time_scale
+
+        state = resource.properties.get("State", "ENABLED")
+        Rules(context.home).put(
+            resource.attributes["Arn"],
+            resource.physical_id,
+            resource.properties["ScheduleExpression"],
+            state,
+            self._targets(resource, context),
+            time_scale(),
+        )
+        if state == "ENABLED":
+            ensure_runner(context.home)
+
+    def update(self, old: Any, new: Any, context: DeployContext) -> None:
+        if old.attributes["Arn"] != new.attributes["Arn"]:
+            self.delete(old, context, purge=False)
+        self.create(new, context)
+
+    def delete(self, resource: Any, context: DeployContext, purge: bool) -> None:
+        Rules(context.home).delete(resource.attributes["Arn"])
+
+
 class Folder(Provisioner):
     """A data-bearing resource kept as a folder under the home (a bucket under ``s3/``, a
     file system under ``efs/``); deleting it keeps retained data unless purged."""
@@ -341,6 +410,7 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::Batch::JobDefinition": JobDefinition(),
     "AWS::Lambda::Function": Function(),
     "AWS::StepFunctions::StateMachine": StateMachine(),
+    "AWS::Events::Rule": ScheduledRule(),
     "AWS::S3::Bucket": Folder(bucket_folder),
     "AWS::EFS::FileSystem": Folder(efs_folder),
     "AWS::EFS::AccessPoint": AccessPoint(),

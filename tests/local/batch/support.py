@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +14,7 @@ from pipeline.local.batch import client as batch_module
 from pipeline.local.batch.client import BatchClient
 from pipeline.local.batch.engine import BatchEngine
 from pipeline.local.batch.models import TERMINAL
+from tests.waiting import wait_until
 
 WORKER = ["python", "-m", "pipeline.worker"]
 
@@ -100,19 +100,20 @@ def register(
     return client.register_job_definition(**params)["jobDefinitionArn"]
 
 
-def wait_done(client: BatchClient, job_id: str, timeout: float = 30.0) -> dict:
+def wait_done(client: BatchClient, job_id: str, timeout: float = 60.0) -> dict:
     """The job's description once it is SUCCEEDED or FAILED (and its children written)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def done() -> dict | None:
         (job,) = client.describe_jobs(jobs=[job_id])["jobs"]
         summary = job.get("arrayProperties", {}).get("statusSummary")
         children_done = (
             summary is None or sum(summary[s] for s in TERMINAL) == job["arrayProperties"]["size"]
         )
-        if job["status"] in TERMINAL and children_done:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish: {job['status']}")
+        return job if job["status"] in TERMINAL and children_done else None
+
+    return wait_until(
+        done, deadline=timeout, describe=lambda: client.describe_jobs(jobs=[job_id])["jobs"]
+    )
 
 
 def children(client: BatchClient, job_id: str, size: int) -> list[dict]:

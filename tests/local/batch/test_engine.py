@@ -21,8 +21,28 @@ from tests.local.batch.support import (
     shell,
     wait_done,
 )
+from tests.waiting import wait_until
 
 SLEEP = "import time, os; time.sleep(float(os.environ.get('SLEEP', '0.05')))"
+HELD = (
+    "import os, pathlib, time\n"
+    "held = os.environ.get('HOLD_INDEX') in (None, os.environ['AWS_BATCH_JOB_ARRAY_INDEX'])\n"
+    "while held and not pathlib.Path(os.environ['RELEASE']).exists():\n"
+    "    time.sleep(0.01)"
+)
+"""A child that runs until the test creates the file ``RELEASE`` (only the child at
+``HOLD_INDEX`` waits, when that is set): a gate, so overlaps are made, not hoped for."""
+
+
+def held(release, **more: str) -> dict:
+    """The containerOverrides of a job whose children wait for ``release``."""
+    names = {"RELEASE": str(release), **more}
+    return {"environment": [{"name": k, "value": v} for k, v in names.items()]}
+
+
+def summary(batch, job_id: str) -> dict:
+    (job,) = batch.describe_jobs(jobs=[job_id])["jobs"]
+    return job["arrayProperties"]["statusSummary"]
 
 
 @pytest.fixture
@@ -60,22 +80,31 @@ def test_states_timestamps_and_attempts(batch, n2n_home):
         assert child["container"]["logStreamName"] == attempt["container"]["logStreamName"]
 
 
-def test_n_to_n_child_waits_for_its_peer_only(batch, n2n_home):
-    register(batch, "slow", shell(SLEEP))
-    first = submit(
+def test_n_to_n_child_waits_for_its_peer_only(batch, n2n_home, tmp_path):
+    register(batch, "held", shell(HELD))
+    release = tmp_path / "release"
+    first = submit(batch, "first", "held", size=4, containerOverrides=held(release, HOLD_INDEX="3"))
+    second = submit(
         batch,
-        "first",
-        "slow",
+        "second",
+        "held",
         size=4,
-        containerOverrides={"environment": [{"name": "SLEEP", "value": "0.3"}]},
+        dependsOn=[{"jobId": first, "type": "N_TO_N"}],
+        containerOverrides=held(release, HOLD_INDEX="none"),
     )
-    second = submit(batch, "second", "slow", size=4, dependsOn=[{"jobId": first, "type": "N_TO_N"}])
     with running_engine(n2n_home, max_workers=4):
+        # child 0 of the second job finishes while child 3 of the first is still held
+        wait_until(
+            lambda: batch.describe_jobs(jobs=[f"{second}:0"])["jobs"][0]["status"] == "SUCCEEDED",
+            describe=lambda: (summary(batch, first), summary(batch, second)),
+        )
+        assert batch.describe_jobs(jobs=[f"{first}:3"])["jobs"][0]["status"] == "RUNNING"
+        release.touch()
         wait_done(batch, second)
     before, after = children(batch, first, 4), children(batch, second, 4)
     for i in range(4):
         assert after[i]["startedAt"] >= before[i]["stoppedAt"]
-    assert min(c["startedAt"] for c in after) < max(c["stoppedAt"] for c in before)
+    assert after[0]["stoppedAt"] <= before[3]["stoppedAt"]
 
 
 def test_sequential_children_run_in_index_order(batch, n2n_home):
@@ -153,7 +182,9 @@ def test_attempt_timeout_is_not_retried(batch, n2n_home):
     assert job["status"] == "FAILED"
     assert job["statusReason"] == TIMEOUT_REASON
     assert len(job["attempts"]) == 1
-    assert 1000 <= job["stoppedAt"] - job["startedAt"] < 5000
+    # AWS stops an attempt once attemptDurationSeconds (1 s) has passed, not before; the
+    # child would sleep 30 s, so the FAILED status with the timeout reason is the evidence
+    assert job["stoppedAt"] - job["startedAt"] >= 1000
 
 
 def test_terminate_child_then_parent(batch, n2n_home):
@@ -161,9 +192,11 @@ def test_terminate_child_then_parent(batch, n2n_home):
     job_id = submit(batch, "hang", "hang", size=3)
     with running_engine(n2n_home, max_workers=2):
         batch.terminate_job(jobId=f"{job_id}:0", reason="child stopped by test")
+        wait_until(
+            lambda: batch.describe_jobs(jobs=[f"{job_id}:0"])["jobs"][0]["status"] == "FAILED",
+            describe=lambda: batch.describe_jobs(jobs=[f"{job_id}:0"])["jobs"],
+        )
         (child,) = batch.describe_jobs(jobs=[f"{job_id}:0"])["jobs"]
-        while child["status"] != "FAILED":
-            (child,) = batch.describe_jobs(jobs=[f"{job_id}:0"])["jobs"]
         assert child["statusReason"] == "child stopped by test"
         batch.terminate_job(jobId=job_id, reason="stopped by test")
         parent = wait_done(batch, job_id)
@@ -172,14 +205,21 @@ def test_terminate_child_then_parent(batch, n2n_home):
     assert reasons == ["child stopped by test", "stopped by test", "stopped by test"]
 
 
-def test_each_compute_environment_has_its_own_capacity(batch, n2n_home):
+def test_each_compute_environment_has_its_own_capacity(batch, n2n_home, tmp_path):
     add_queue(batch, "narrow", max_vcpus=2)
     add_queue(batch, "wide", max_vcpus=16)
-    register(batch, "slow", shell(SLEEP))
-    sleep = {"environment": [{"name": "SLEEP", "value": "0.4"}]}
-    narrow = submit(batch, "n", "slow", size=6, queue="narrow", containerOverrides=sleep)
-    wide = submit(batch, "w", "slow", size=6, queue="wide", containerOverrides=sleep)
+    register(batch, "held", shell(HELD))
+    release = tmp_path / "release"
+    narrow = submit(batch, "n", "held", size=6, queue="narrow", containerOverrides=held(release))
+    wide = submit(batch, "w", "held", size=6, queue="wide", containerOverrides=held(release))
     with running_engine(n2n_home, max_workers=3):
+        # every slot fills while the children are held: 2 on the narrow fleet (MaxvCpus 2),
+        # 3 on the wide one (16 vCPUs, capped by max_workers 3), side by side
+        wait_until(
+            lambda: (summary(batch, narrow)["RUNNING"], summary(batch, wide)["RUNNING"]) == (2, 3),
+            describe=lambda: (summary(batch, narrow), summary(batch, wide)),
+        )
+        release.touch()
         wait_done(batch, narrow)
         wait_done(batch, wide)
 
@@ -258,9 +298,10 @@ def test_stopped_engine_fails_attempts_as_host_terminated_and_next_engine_retrie
     stop = threading.Event()
     thread = threading.Thread(target=engine.run, args=(stop,))
     thread.start()
-    (job,) = batch.describe_jobs(jobs=[job_id])["jobs"]
-    while job["status"] != "RUNNING":
-        (job,) = batch.describe_jobs(jobs=[job_id])["jobs"]
+    wait_until(
+        lambda: batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"] == "RUNNING",
+        describe=lambda: batch.describe_jobs(jobs=[job_id])["jobs"],
+    )
     stop.set()
     thread.join(10)
     (job,) = batch.describe_jobs(jobs=[job_id])["jobs"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from botocore.exceptions import ClientError
 from pipeline.connect import connect
 from pipeline.local.awslambda.functions import LambdaFunctions, LocalFunction
 from tests.local.e2e import stop_runner
+from tests.waiting import wait_until
 
 INTRINSICS = "https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html"
 PARAMS = "https://docs.aws.amazon.com/step-functions/latest/dg/input-output-inputpath-params.html"
@@ -101,13 +101,13 @@ def run_machine(sfn, arn: str, execution_input=None) -> dict:
     name = f"run-{uuid.uuid4().hex[:12]}"
     payload = json.dumps({} if execution_input is None else execution_input)
     started = sfn.start_execution(stateMachineArn=arn, name=name, input=payload)
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        described = sfn.describe_execution(executionArn=started["executionArn"])
-        if described["status"] != "RUNNING":
-            return described
-        assert time.monotonic() < deadline, f"{name} still RUNNING after {WAIT_S} s"
-        time.sleep(0.05)
+    execution = started["executionArn"]
+    wait_until(
+        lambda: sfn.describe_execution(executionArn=execution)["status"] != "RUNNING",
+        deadline=WAIT_S,
+        describe=lambda: sfn.describe_execution(executionArn=execution),
+    )
+    return sfn.describe_execution(executionArn=execution)
 
 
 def output_of(sfn, definition: dict, execution_input=None):

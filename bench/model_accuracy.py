@@ -1,0 +1,161 @@
+"""Benchmark of the calibrated model against runs on the local backend (not a test).
+
+    .venv/bin/python bench/model_accuracy.py [--sizes 20,200,2000] [--skews 0,1]
+        [--io-ms 0,5] [--workers 1,2] [--ids-per-node 1]
+
+Runs the matrix sizes x skews x io_ms_per_id x {N_TO_N, BARRIER} x N2N_MAX_WORKERS (one
+local home and runner per worker count, so each compute environment gets that many
+slots) and prints, per run, the measured makespan, the model at the measured slots and
+its error. Then two predictions the model never saw measured:
+
+- **cross-slot**: the model calibrated on the run at 1 slot per step, replayed at the
+  slots of the run at 2, against that run's measured makespan;
+- **cross-dependency**: the model calibrated on the N_TO_N run, replayed under BARRIER
+  (and the other way round), against the run really made with the other dependency;
+  with ``n2n_gain`` (model) beside ``measured_gain`` (both runs).
+
+Targets: |error| <= 10 % at the measured slots, <= 20 % cross-slot. The machine's load
+average is printed before and after: on a shared 2-core machine the local workers compete
+for CPU, so ``io_ms_per_id`` (sleeping work) is the fair test of the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pipeline.analysis.model import DEPENDENCIES, calibrate, makespan_s
+from pipeline.analysis.timeline import timeline_from
+from pipeline.connect import connect
+from pipeline.deploy.local import LocalDeployer
+from pipeline.local.runner import runner_alive, runner_pid
+from pipeline.runs import start_run, wait_for_run
+from pipeline.spec import parse_run_input
+
+STACK = "bench"
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(part) for part in text.split(",")]
+
+
+def stop_runner(home: Path) -> None:
+    """End the runner this benchmark started in ``home`` (by its pid) and wait for it."""
+    pid = runner_pid(home)
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while runner_alive(home) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+def run_timelines(args: argparse.Namespace, workers: int, root: Path) -> dict:
+    """Every (size, skew, io_ms, dependency) run on a home whose runner has ``workers``."""
+    home = root / f"workers-{workers}"
+    os.environ["N2N_HOME"] = str(home)
+    os.environ["N2N_MAX_WORKERS"] = str(workers)
+    LocalDeployer(home=home).deploy(STACK, {})
+    conn = connect("local", home=home)
+    timelines = {}
+    try:
+        for size, skew, io_ms, dependency in itertools.product(
+            args.sizes, args.skews, args.io_ms, DEPENDENCIES
+        ):
+            spec = parse_run_input(
+                {
+                    "id_count": int(size) * args.ids_per_node,
+                    "ids_per_node": args.ids_per_node,
+                    "work": {"skew": skew, "io_ms_per_id": io_ms},
+                    "dependency": dependency,
+                }
+            )
+            state = wait_for_run(conn, start_run(conn, STACK, spec), poll_s=0.2)
+            if state.status != "SUCCEEDED":
+                raise SystemExit(f"run {size}/{skew}/{io_ms}/{dependency}: {state.status}")
+            timelines[int(size), skew, io_ms, dependency] = timeline_from(conn, state)
+    finally:
+        stop_runner(home)
+    return timelines
+
+
+def _error(predicted: float, measured: float) -> str:
+    return f"{predicted / measured - 1:+.1%}"
+
+
+def report(runs: dict) -> None:
+    """Print the three tables (markdown) from ``runs[workers][size, skew, io, dependency]``."""
+    print("\n| size | skew | io_ms | dependency | workers | measured s | model s | error |")
+    print("|---:|---:|---:|---|---:|---:|---:|---:|")
+    for workers, timelines in runs.items():
+        for (size, skew, io_ms, dependency), timeline in timelines.items():
+            measured = makespan_s(timeline)
+            model = calibrate(timeline).predict().makespan_s
+            print(
+                f"| {size} | {skew:g} | {io_ms:g} | {dependency} | {workers} | {measured:.2f} "
+                f"| {model:.2f} | {_error(model, measured)} |"
+            )
+    if 1 in runs and 2 in runs:
+        print("\nCross-slot: calibrated at 1 slot per step, replayed at the 2-slot run's slots.")
+        print("\n| size | skew | io_ms | dependency | measured at 2 s | predicted s | error |")
+        print("|---:|---:|---:|---|---:|---:|---:|")
+        for key, timeline in runs[1].items():
+            target = runs[2][key]
+            measured = makespan_s(target)
+            predicted = calibrate(timeline).predict(slots=calibrate(target).slots).makespan_s
+            size, skew, io_ms, dependency = key
+            print(
+                f"| {size} | {skew:g} | {io_ms:g} | {dependency} | {measured:.2f} "
+                f"| {predicted:.2f} | {_error(predicted, measured)} |"
+            )
+    print("\nCross-dependency: calibrated on one dependency, replayed under the other.")
+    print(
+        "\n| size | skew | io_ms | workers | BARRIER from N_TO_N | N_TO_N from BARRIER "
+        "| n2n_gain (model) | measured_gain |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for workers, timelines in runs.items():
+        for (size, skew, io_ms, dependency), fade in timelines.items():
+            if dependency != "N_TO_N":
+                continue
+            barrier = timelines[size, skew, io_ms, "BARRIER"]
+            fade_model, barrier_model = calibrate(fade), calibrate(barrier)
+            measured = {"N_TO_N": makespan_s(fade), "BARRIER": makespan_s(barrier)}
+            as_barrier = fade_model.predict("BARRIER").makespan_s
+            as_fade = barrier_model.predict("N_TO_N").makespan_s
+            gain = 1 - fade_model.predict().makespan_s / as_barrier
+            print(
+                f"| {size} | {skew:g} | {io_ms:g} | {workers} "
+                f"| {_error(as_barrier, measured['BARRIER'])} "
+                f"| {_error(as_fade, measured['N_TO_N'])} | {gain:.3f} "
+                f"| {1 - measured['N_TO_N'] / measured['BARRIER']:.3f} |"
+            )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=_numbers, default=[20, 200, 2000])
+    parser.add_argument("--skews", type=_numbers, default=[0.0, 1.0])
+    parser.add_argument("--io-ms", type=_numbers, default=[0.0, 5.0])
+    parser.add_argument("--workers", type=_numbers, default=[1, 2])
+    parser.add_argument("--ids-per-node", type=int, default=4)
+    args = parser.parse_args()
+    os.environ.setdefault("N2N_RUNNER_IDLE_S", "5")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="n2n-model-") as root:
+        runs = {int(w): run_timelines(args, int(w), Path(root)) for w in args.workers}
+    print(f"load average after: {os.getloadavg()[0]:.2f}; {time.monotonic() - began:.0f} s")
+    report(runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

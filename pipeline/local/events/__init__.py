@@ -1,0 +1,1 @@
+"""EventBridge of the local backend: scheduled rules that start state machine executions."""
