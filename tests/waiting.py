@@ -27,3 +27,16 @@ def wait_until(
             seen = describe() if describe else value
             raise AssertionError(f"not true after {deadline:g} s; last seen: {seen!r}")
         time.sleep(POLL_S)
+
+
+def wait_for(read: Callable[[], T], done: Callable[[T], bool], timeout_s: float = 60.0) -> T:
+    """Call ``read`` until ``done`` holds for what it returned and return that value; after
+    ``timeout_s`` seconds fail with the last value read."""
+    seen: list[T] = []
+
+    def ready() -> bool:
+        seen[:] = [read()]
+        return done(seen[0])
+
+    wait_until(ready, deadline=timeout_s, describe=lambda: seen[0] if seen else None)
+    return seen[0]

@@ -17,7 +17,7 @@ from pipeline import __version__
 from pipeline.errors import N2NError
 
 COMMANDS: dict[str, str] = {
-    "analyze": "Write an execution's timeline, metrics and figures.",
+    "analyze": "Write a run's timeline, metrics and figures (any Batch pipeline, or a trace).",
     "demo": "Deploy locally, run 20,000 ids and show the results.",
     "deploy": "Create or update the pipeline stack and print its outputs.",
     "notebooks": "Execute the kit's notebooks with papermill.",
@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "status": "Show an execution's status and per-step counts.",
     "stop": "Stop an execution and terminate its Batch jobs.",
     "teardown": "Delete the pipeline stack (with --purge, its data too).",
+    "trace": "Export a run's data as one portable file (n2n trace export).",
     "watch": "Follow an execution live: one progress bar per step.",
     "whatif": "Predict makespan and cost under other MaxVcpus.",
 }

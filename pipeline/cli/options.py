@@ -37,3 +37,28 @@ def execution_from(args: argparse.Namespace, conn: Any) -> str:
     if bool(args.execution_arn) == bool(args.latest):
         raise N2NError("Name one execution: give its ARN or --latest.")
     return args.execution_arn or latest_execution(conn, args.stack)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The run a command is about: an execution (ARN or ``--latest``) or ``--jobs``."""
+    add_execution_options(parser)
+    parser.add_argument(
+        "--jobs",
+        metavar="ID[,ID...]",
+        help="Batch jobs submitted outside Step Functions (and the jobs they depend on)",
+    )
+
+
+def run_from(args: argparse.Namespace, conn: Any) -> tuple[str | None, list[str]]:
+    """(execution ARN, job ids) the options name, exactly one of them; one sentence when
+    they name none or several."""
+    from pipeline.analysis.timeline import job_id_list
+
+    job_ids = job_id_list(args.jobs)
+    if args.jobs is not None and not job_ids:
+        raise N2NError("--jobs names no job: give ids separated by commas.")
+    if job_ids:
+        if args.execution_arn or args.latest:
+            raise N2NError("Name one run: an execution ARN, --latest or --jobs, not several.")
+        return None, job_ids
+    return execution_from(args, conn), []

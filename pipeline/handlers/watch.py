@@ -56,15 +56,24 @@ def _failed_children(batch: Any, job: Mapping[str, Any]) -> list[dict[str, Any]]
     return failed
 
 
-def run_cause(steps: Mapping[str, Mapping[str, Any]]) -> str:
-    """One sentence naming the steps that failed and how many children each lost."""
+def run_cause(
+    steps: Mapping[str, Mapping[str, Any]],
+    failed_children: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> str:
+    """The steps that failed and how many children each lost, then what ended the first
+    failed child of the earliest failed step (why the run failed)."""
     parts = []
     for step, state in steps.items():
         failed = state["summary"].get("FAILED", 0)
         if failed:
             total = sum(state["summary"].values())
             parts.append(f"{step} failed {failed} of {total} children")
-    return "; ".join(parts) + "." if parts else "A job of the run failed."
+    cause = "; ".join(parts) + "." if parts else "A job of the run failed."
+    for step, children in (failed_children or {}).items():
+        first = next((child for child in children if child["reason"]), None)
+        if first:
+            return f"{cause} {step} child {first['index']}: {first['reason']}"
+    return cause
 
 
 def parent_job_ids(event: Mapping[str, Any]) -> dict[str, str]:
@@ -90,8 +99,9 @@ def watch(event: Mapping[str, Any], batch: Any, egress_url: str) -> dict[str, An
         "succeeded": succeeded,
         "steps": steps,
     }
+    failed = {step: _failed_children(batch, job) for step, job in jobs.items()} if done else {}
     if done and not succeeded:
-        result["cause"] = run_cause(steps)
+        result["cause"] = run_cause(steps, failed)
     if "started_at" in event:
         age_s = run_age_s(event["started_at"])
         result["wait_s"] = next_wait_s(age_s, int(event["interval_s"]))
@@ -99,15 +109,14 @@ def watch(event: Mapping[str, Any], batch: Any, egress_url: str) -> dict[str, An
             age_s, result["wait_s"], int(event["timeout_s"])
         )
     if done:
-        _write_summary(event, result, batch, jobs, egress_url)
+        _write_summary(event, result, failed, egress_url)
     return result
 
 
 def _write_summary(
     event: Mapping[str, Any],
     result: Mapping[str, Any],
-    batch: Any,
-    jobs: Mapping[str, Mapping[str, Any]],
+    failed_children: Mapping[str, list[dict[str, Any]]],
     egress_url: str,
 ) -> None:
     if event.get("rerun_of"):
@@ -116,7 +125,7 @@ def _write_summary(
         summary = {
             **result,
             "finished_at": datetime.now(UTC).isoformat(),
-            "failed_children": {step: _failed_children(batch, job) for step, job in jobs.items()},
+            "failed_children": failed_children,
         }
         open_store(egress_url).put(f"{event['workflow_id']}/_SUMMARY.json", dump_json(summary))
 
@@ -144,7 +153,8 @@ def stop_run(event: Mapping[str, Any], batch: Any, egress_url: str) -> dict[str,
         },
         "cause": f"The run was stopped ({said}); its jobs were terminated.",
     }
-    _write_summary(event, result, batch, jobs, egress_url)
+    failed = {step: _failed_children(batch, job) for step, job in jobs.items()}
+    _write_summary(event, result, failed, egress_url)
     return result
 
 

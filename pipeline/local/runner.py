@@ -2,13 +2,17 @@
 engine and the state machine executions, and outlives the notebook cell or CLI call
 that started them.
 
-Each execution runs the interpreter in its own thread, with the template's Lambdas called
-in-process (their boto3 clients routed to the local backend) and Batch jobs submitted to
-the local engine, which runs in a thread of the same process.
+Each execution runs the interpreter in its own thread, with the template's Lambdas run in
+their execution environments (:mod:`pipeline.local.awslambda.environments`, their boto3
+clients routed to the local backend) and Batch jobs submitted to the local engine, which
+runs in a thread of the same process.
 
 Two lock files: runners compete for ``runner.lock`` (one runner per home), and a live
 runner holds a shared lock on ``runner.alive`` that anyone may test without getting in a
-starting runner's way. A new runner first fails the executions a dead runner left RUNNING.
+starting runner's way (the runner waits for it, never gives up on it). A new runner first
+fails the executions a dead runner left RUNNING. A runner says in ``runner.log`` why it
+starts and why it leaves; a runner that could not start fails the executions waiting for
+it with one sentence, so nothing waits forever for a runner that will never come.
 ``ensure_runner(home)`` starts one unless one is alive; ``serve(home, stop)`` is the
 runner's body (tests may run it in a thread).
 
@@ -20,13 +24,16 @@ its ``__main__``; ``main`` starts the workers' forkserver before importing them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,10 +41,11 @@ from typing import IO
 
 from botocore.exceptions import ClientError
 
-from pipeline import clients
 from pipeline.local import local_client
+from pipeline.local.awslambda.environments import Environments
 from pipeline.local.batch.pool import start_forkserver
 from pipeline.local.core.arns import DEFAULT_REGION, region_of
+from pipeline.local.core.clock import now_ms
 from pipeline.local.events.rules import Rules, Target
 from pipeline.local.stepfunctions.executions import RUNNER_DIED, ExecutionRecord, Executions
 
@@ -48,6 +56,13 @@ IDLE_EXIT_S = 30.0
 """How long an idle runner lingers before it exits (``N2N_RUNNER_IDLE_S`` overrides)."""
 POLL_S = 0.05
 START_TIMEOUT_S = 10.0
+"""How long ``ensure_runner`` waits for a new runner to come up before it returns (the
+runner may still come up later; a runner that exits without serving fails the waiting
+executions)."""
+LOG_TAIL_CHARS = 400
+RECORD_RETRY_MAX_S = 5.0
+ENGINE_RESTART_S = 1.0
+"""The least time between two starts of the Batch engine (a full disk may stop it again)."""
 
 
 def _lock(path: Path, mode: int) -> IO[str] | None:
@@ -78,24 +93,78 @@ def runner_alive(home: Path) -> bool:
     return False
 
 
+def log(message: str) -> None:
+    """One line in ``runner.log`` (the runner's stderr): when, which runner, what."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    with contextlib.suppress(OSError):  # a full disk must not stop the runner for a log line
+        print(f"{stamp} runner {os.getpid()}: {message}", file=sys.stderr, flush=True)
+
+
 def ensure_runner(home: Path) -> None:
-    """Start a detached runner for ``home`` unless one is running."""
+    """Start a detached runner for ``home`` unless one is running.
+
+    The child is reaped by a daemon thread (no ``<defunct>`` runner under a notebook
+    kernel). A runner that exits without ever serving while executions wait for one
+    fails them with the reason (see :func:`fail_waiting`)."""
     home = Path(home)
     if runner_alive(home):
         return
-    log = open(home / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child process
-    with log:
-        subprocess.Popen(
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / LOG_FILE
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(
             [sys.executable, "-m", "pipeline.local.runner", "--home", str(home)],
             stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
+            stdout=log_file,
+            stderr=log_file,
             start_new_session=True,
             close_fds=True,
         )
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not runner_alive(home) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    started = threading.Event()
+    threading.Thread(
+        target=_reap, args=(home, process, started), name="n2n-runner-reaper", daemon=True
+    ).start()
+    started.wait(START_TIMEOUT_S)
+
+
+def _reap(home: Path, process: subprocess.Popen, started: threading.Event) -> None:
+    """Wait for the runner child (so it never stays a zombie), setting ``started`` once a
+    runner serves ``home``; if the child failed and no runner serves, fail what waits."""
+    while process.poll() is None and not started.is_set():
+        if runner_alive(home):
+            started.set()
+        else:
+            time.sleep(POLL_S)
+    process.wait()
+    exited_ms = now_ms()
+    started.set()
+    if process.returncode and not runner_alive(home):
+        fail_waiting(home, f"exited with status {process.returncode}", exited_ms)
+
+
+def fail_waiting(home: Path, what: str, before_ms: int) -> list[str]:
+    """Fail the executions started before ``before_ms`` that no runner claimed, because
+    the runner meant for them ``what``; return their ARNs."""
+    tail = _log_tail(Path(home) / LOG_FILE)
+    cause = (
+        f"The local runner for {home} {what} before it claimed the execution"
+        f"{f' ({tail})' if tail else ''}: see {Path(home) / LOG_FILE}, then start the "
+        "execution again."
+    )
+    executions = Executions(home)
+    return [
+        arn
+        for arn in executions.unclaimed()
+        if executions.fail_unclaimed(arn, RUNNER_DIED, cause, before_ms)
+    ]
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1][-LOG_TAIL_CHARS:] if lines else ""
 
 
 @dataclass
@@ -116,13 +185,12 @@ class Runner:
         self.executions = Executions(self.home)
         self.engine = BatchEngine(self.home)
         self.rules = Rules(self.home)
+        self.lambdas = Environments(self.home)
         self.running: dict[str, RunningExecution] = {}
 
     def client(self, service: str, region: str | None = None):
-        """A local client for the code running inside this runner: in ``region``, else in
-        the region a Lambda handler runs in (``AWS_REGION``, as Lambda sets it)."""
-        region = region or os.environ.get("AWS_REGION") or DEFAULT_REGION
-        return local_client(service, self.home, region)
+        """A local client of this home in ``region`` (the default region when None)."""
+        return local_client(service, self.home, region or DEFAULT_REGION)
 
     def has_pending_work(self) -> bool:
         """Whether an execution waits to be claimed, a Batch job can still change or an
@@ -136,37 +204,68 @@ class Runner:
         try:
             sfn.start_execution(stateMachineArn=target.arn, input=execution_input)
         except ClientError as error:
-            print(f"Scheduled start of {target.arn} failed: {error}", file=sys.stderr, flush=True)
+            log(f"scheduled start of {target.arn} failed: {error}")
 
     def serve(self, stop: threading.Event, idle_exit_s: float | None) -> None:
         """Run until ``stop`` is set or nothing happened for ``idle_exit_s`` seconds."""
-        clients.set_client_factory(self.client)
-        engine_stop = threading.Event()
-        engine = threading.Thread(target=self.engine.run, args=(engine_stop,), daemon=True)
-        engine.start()
+        self._start_engine()
         idle_since = time.monotonic()
         pid = os.getpid()
         self.fail_orphans()
         try:
             while not stop.wait(POLL_S):
-                self.rules.fire_due(self.start_scheduled)
-                self._claim(pid)
-                for arn in self.executions.stop_requested(pid):
-                    if arn in self.running:
-                        self.running[arn].stop.set()
-                self.running = {a: r for a, r in self.running.items() if r.thread.is_alive()}
-                if self.running or self.has_pending_work():
+                self._keep_engine_running()
+                try:
+                    busy = self._poll(pid)
+                except sqlite3.OperationalError:  # e.g. locked or full: retried next poll
+                    log(f"poll failed, retrying:\n{traceback.format_exc()}")
+                    busy = True
+                if busy:
                     idle_since = time.monotonic()
                 elif idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
+                    log(f"idle for {idle_exit_s:g} s, leaving")
                     break
         finally:
             for running in self.running.values():
                 running.stop.set()
             for running in self.running.values():
                 running.thread.join(timeout=10)
-            engine_stop.set()
-            engine.join(timeout=30)
-            clients.set_client_factory(None)
+            self.lambdas.close()
+            self._engine_stop.set()
+            self._engine_thread.join(timeout=30)
+
+    def _start_engine(self) -> None:
+        self._engine_stop = threading.Event()
+        self._engine_thread = threading.Thread(
+            target=self.engine.run, args=(self._engine_stop,), name="batch-engine", daemon=True
+        )
+        self._engine_thread.start()
+        self._engine_started = time.monotonic()
+
+    def _keep_engine_running(self) -> None:
+        """Start a new Batch engine when the engine thread died (its traceback is in the
+        log; a full disk, say): it reloads the unfinished jobs, whose running attempts
+        failed with the old engine as on a host termination."""
+        if self._engine_thread.is_alive() or self._engine_stop.is_set():
+            return
+        if time.monotonic() - self._engine_started < ENGINE_RESTART_S:
+            return
+        from pipeline.local.batch.engine import BatchEngine
+
+        log("the Batch engine stopped (traceback above): starting a new one")
+        self.engine = BatchEngine(self.home)
+        self._start_engine()
+
+    def _poll(self, pid: int) -> bool:
+        """Fire due scheduled rules, claim new executions and pass stop requests on; whether
+        anything runs or waits."""
+        self.rules.fire_due(self.start_scheduled)
+        self._claim(pid)
+        for arn in self.executions.stop_requested(pid):
+            if arn in self.running:
+                self.running[arn].stop.set()
+        self.running = {a: r for a, r in self.running.items() if r.thread.is_alive()}
+        return bool(self.running) or self.has_pending_work()
 
     def fail_orphans(self) -> None:
         """Fail the executions a dead runner left RUNNING and terminate their jobs.
@@ -220,7 +319,9 @@ class Runner:
         }
         interpreter = Interpreter(
             json.loads(machine.definition),
-            Integrations(self.home, batch, lambda job: self.executions.add_job(arn, job)),
+            Integrations(
+                self.home, batch, lambda job: self.executions.add_job(arn, job), self.lambdas
+            ),
             context=context,
             record=lambda kind, details: self.executions.record(arn, kind, details),
             time_scale=record.time_scale,
@@ -229,13 +330,35 @@ class Runner:
         try:
             output = interpreter.run(execution_input)
         except ExecutionFailed as failure:
-            self.executions.finish(arn, "FAILED", error=failure.error, cause=failure.cause)
+            ending = {"status": "FAILED", "error": failure.error, "cause": failure.cause}
         except ExecutionAborted:
             self.executions.terminate_jobs(arn, batch)
+            return
+        except sqlite3.OperationalError as error:  # the disk under N2N_HOME is full, say
+            cause = (
+                f"The local backend could not record the execution in {self.home} ({error}): "
+                "free space there, then rerun it."
+            )
+            ending = {"status": "FAILED", "error": RUNNER_DIED, "cause": cause}
         except Exception as error:  # a bug must end the execution, never leave it RUNNING
-            self.executions.finish(arn, "FAILED", error=RUNNER_DIED, cause=repr(error))
+            ending = {"status": "FAILED", "error": RUNNER_DIED, "cause": repr(error)}
         else:
-            self.executions.finish(arn, "SUCCEEDED", output=json.dumps(output))
+            ending = {"status": "SUCCEEDED", "output": json.dumps(output)}
+        self._record_end(arn, **ending)
+
+    def _record_end(self, arn: str, status: str, **details: str) -> None:
+        """Record how the execution ended, retrying while SQLite refuses the write (a full
+        disk): an execution whose thread is done never stays RUNNING under a live runner."""
+        delay = POLL_S
+        while True:
+            try:
+                self.executions.finish(arn, status, **details)
+                return
+            except sqlite3.OperationalError as error:
+                if delay == POLL_S:
+                    log(f"cannot record the end of {arn} ({error}): retrying until it can")
+                time.sleep(delay)
+                delay = min(delay * 2, RECORD_RETRY_MAX_S)
 
 
 def serve(home: Path, stop: threading.Event, idle_exit_s: float | None = IDLE_EXIT_S) -> bool:
@@ -250,7 +373,10 @@ def serve(home: Path, stop: threading.Event, idle_exit_s: float | None = IDLE_EX
     while True:
         lock = _lock(home / LOCK_FILE, fcntl.LOCK_EX | fcntl.LOCK_NB)
         if lock is None:
+            if runner is None:
+                log(f"another runner holds {home / LOCK_FILE}: leaving it the work")
             return runner is not None
+        log(f"serving {home}")
         with lock:
             lock.seek(0)
             lock.truncate()
@@ -260,7 +386,9 @@ def serve(home: Path, stop: threading.Event, idle_exit_s: float | None = IDLE_EX
                 runner = runner or Runner(home)
                 runner.serve(stop, idle_exit_s=idle_exit_s)
         if stop.is_set() or not runner.has_pending_work():
+            log("stopped" if stop.is_set() else "nothing left to do, exiting")
             return True
+        log("work arrived while leaving: serving again")
 
 
 def main(argv: list[str] | None = None) -> int:

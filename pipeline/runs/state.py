@@ -1,5 +1,8 @@
 """One execution as the user sees it: its status, the workflow its prepare step named and
-its three Batch parent jobs, read from its history once; and its jobs' children counts."""
+its three Batch parent jobs, read from its history once; and its jobs' children counts.
+
+The history also yields every job any ``batch:submitJob`` task submitted (with or without
+``.sync``, whatever the state is called): the analysis reads runs of any state machine."""
 
 from __future__ import annotations
 
@@ -42,6 +45,8 @@ class RunState:
     stopped_at: Any = None
     state_machine_arn: str = ""
     prepared: dict[str, Any] | None = None
+    batch_jobs: dict[str, str] = field(default_factory=dict)
+    """Every Batch job a ``batch:submitJob`` task submitted: job id -> the state's name."""
 
     @property
     def ended(self) -> bool:
@@ -49,14 +54,42 @@ class RunState:
         return self.status in TERMINAL
 
 
+def _submitted_job(details: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The Batch job a ``batch:submitJob`` task event names: the SubmitJob response
+    (TaskSubmitted, and TaskSucceeded without ``.sync``), the job's description (TaskSucceeded
+    of ``.sync``, and the cause of its TaskFailed)."""
+    if details.get("resourceType") != "batch" or not details.get("resource", "").startswith(
+        "submitJob"
+    ):
+        return None
+    try:
+        job = json.loads(details.get(key) or "null")
+    except ValueError:
+        return None
+    return job if isinstance(job, dict) and "JobId" in job else None
+
+
+def _read_batch_event(state: RunState, event: dict[str, Any], state_name: str) -> None:
+    """Record the Batch job a task event names, under the state that submitted it."""
+    for details_key, key in (
+        ("taskSubmittedEventDetails", "output"),
+        ("taskSucceededEventDetails", "output"),
+        ("taskFailedEventDetails", "cause"),
+    ):
+        job = _submitted_job(event.get(details_key) or {}, key)
+        if job:
+            state.batch_jobs.setdefault(job["JobId"], state_name)
+            match = _STEP_IN_NAME.search(job.get("JobName", ""))
+            if match:
+                state.jobs[match.group(1)] = job["JobId"]
+
+
 def _read_task_output(state: RunState, details: dict[str, Any]) -> None:
-    """Record what one succeeded task returned: a Batch job id, or the prepare Lambda's run."""
+    """Record what one succeeded task returned: the prepare Lambda's run."""
     output = json.loads(details.get("output") or "null")
     if details.get("resourceType") == "batch":
-        match = _STEP_IN_NAME.search(output.get("JobName", ""))
-        if match:
-            state.jobs[match.group(1)] = output["JobId"]
-    elif isinstance(output, dict) and state.prepared is None:
+        return
+    if isinstance(output, dict) and state.prepared is None:
         payload = output.get("Payload", output)
         if isinstance(payload, dict) and "workflow_id" in payload:
             state.prepared = payload
@@ -78,7 +111,8 @@ def describe_execution(conn: Any, arn: str) -> dict[str, Any]:
 
 def run_state(conn: Any, arn: str) -> RunState:
     """The execution's status and, from the start of its history, its workflow id and
-    parent jobs (the history is read only until the three jobs are found)."""
+    parent jobs (the history of this kit's run is read only until its three jobs are found;
+    any other execution's, to the end)."""
     described = describe_execution(conn, arn)
     state = RunState(
         arn,
@@ -92,12 +126,21 @@ def run_state(conn: Any, arn: str) -> RunState:
         state_machine_arn=described.get("stateMachineArn", ""),
     )
     pages = conn.sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+    state_of_event: dict[int, str] = {}
     for page in pages:
         for event in page["events"]:
+            entered = event.get("stateEnteredEventDetails")
+            state_name = (
+                entered["name"]
+                if entered
+                else state_of_event.get(event.get("previousEventId", 0), "")
+            )
+            state_of_event[event["id"]] = state_name
+            _read_batch_event(state, event, state_name)
             if "taskSucceededEventDetails" in event:
                 _read_task_output(state, event["taskSucceededEventDetails"])
-        if len(state.jobs) == len(STEPS):
-            break
+        if state.prepared is not None and len(state.jobs) == len(STEPS):
+            break  # this kit's run: its three jobs are all the jobs it submits
     return state
 
 

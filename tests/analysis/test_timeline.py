@@ -171,6 +171,7 @@ def _budget_responses(size: int, page: int = 1000):
             "startedAt": ms,
             "jobDefinition": definition,
             "arrayProperties": {"statusSummary": {"SUCCEEDED": size}, "size": size},
+            "container": {"environment": [{"name": "WORKFLOW_ID", "value": "wf-1"}]},
         }
         for step, job_id in jobs.items()
     ]
@@ -220,6 +221,20 @@ def _budget_responses(size: int, page: int = 1000):
     return arn, sfn, batch
 
 
+def _worker_line(step: str, index: int) -> dict:
+    return {
+        "event": "n2n.step",
+        "step": step,
+        "workflow_id": "wf-1",
+        "index": index,
+        "attempt": 1,
+        "records": 40,
+        "load_s": 0.1,
+        "compute_s": 0.2,
+        "write_s": 0.3,
+    }
+
+
 def test_a_finished_3_x_10000_run_costs_at_most_60_batch_and_sfn_calls():
     arn, sfn_calls, batch_calls = _budget_responses(10_000)
     clients = {s: boto3.client(s, region_name="us-east-1") for s in SERVICES.values()}
@@ -233,29 +248,19 @@ def test_a_finished_3_x_10000_run_costs_at_most_60_batch_and_sfn_calls():
         stubbers["stepfunctions"].add_response(operation, response)
     for operation, response in batch_calls:
         stubbers["batch"].add_response(operation, response)
-    for step in ("procure", "process", "egress"):
-        stubbers["logs"].add_response("start_query", {"queryId": f"q-{step}"})
-        rows = [
-            [
-                {
-                    "field": "@message",
-                    "value": json.dumps(
-                        {
-                            "event": "n2n.step",
-                            "step": step,
-                            "index": i,
-                            "attempt": 1,
-                            "records": 40,
-                            "load_s": 0.1,
-                            "compute_s": 0.2,
-                            "write_s": 0.3,
-                        }
-                    ),
-                },
+    # Logs Insights, by ranges of 5,000 indices, four queries at a time (started, then read)
+    spans = [(step, first) for step in ("procure", "process", "egress") for first in (0, 5000)]
+    for wave in (spans[:4], spans[4:]):
+        for step, first in wave:
+            stubbers["logs"].add_response("start_query", {"queryId": f"q-{step}-{first}"})
+        for step, first in wave:
+            rows = [
+                [{"field": "@message", "value": json.dumps(_worker_line(step, i))}]
+                for i in range(first, first + 5000)
             ]
-            for i in range(10_000)
-        ]
-        stubbers["logs"].add_response("get_query_results", {"status": "Complete", "results": rows})
+            stubbers["logs"].add_response(
+                "get_query_results", {"status": "Complete", "results": rows}
+            )
     for stubber in stubbers.values():
         stubber.activate()
     timeline = build_timeline(Connection("aws", clients.__getitem__), arn)

@@ -110,7 +110,10 @@ def test_a_failed_child_is_listed_with_its_reason(batch, local_bucket):
         )
     result = watch(EVENT, batch, local_bucket.url)
     assert (result["done"], result["succeeded"]) == (True, False)
-    assert result["cause"].startswith("procure failed 1 of 4 children")
+    assert result["cause"] == (
+        "procure failed 1 of 4 children; process failed 1 of 4 children; egress failed 1 of 4 "
+        "children. procure child 2: Essential container in task exited"
+    )
     summary = json.loads((local_bucket.folder / "wf-9/_SUMMARY.json").read_text())
     assert summary["failed_children"]["procure"] == [
         {"index": 2, "reason": "Essential container in task exited"}

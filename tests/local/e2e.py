@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pipeline.connect import connect
 from pipeline.deploy.local import LocalDeployer
+from pipeline.local.batch.pool import WORKER_NICENESS
 from pipeline.local.runner import runner_alive, runner_pid
 from pipeline.runs import RunState, start_run, wait_for_run
 from pipeline.spec import parse_run_input
@@ -54,6 +55,15 @@ class LocalStack:
         return sorted(found, key=lambda job: job["arrayProperties"]["index"])
 
 
+def private_stack(monkeypatch, home: Path, idle_s: str, **parameters: str) -> LocalStack:
+    """A stack deployed on ``home`` with N2N_HOME pointing at it, the runner leaving after
+    ``idle_s`` idle seconds and the test time scale."""
+    monkeypatch.setenv("N2N_RUNNER_IDLE_S", idle_s)
+    monkeypatch.setenv("N2N_TIME_SCALE", TEST_ENVIRONMENT["N2N_TIME_SCALE"])
+    monkeypatch.setenv("N2N_HOME", str(home))
+    return LocalStack(home, **parameters)
+
+
 def child_pids(pid: int) -> list[int]:
     """The direct children of a process."""
     children = []
@@ -74,18 +84,19 @@ def worker_pids(home: Path) -> list[int]:
     return [worker for server in child_pids(runner) for worker in child_pids(server)]
 
 
-def _running(pid: int) -> bool:
+def _busy_worker(pid: int) -> bool:
     try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return False
-    return state == "R"
+    return fields[0] == "R" and int(fields[16]) == WORKER_NICENESS
 
 
 def busy_worker(home: Path, timeout_s: float = 30) -> int:
-    """A worker process that is running a child right now (its CPU state is R)."""
+    """A Batch worker process that is running a child right now (its CPU state is R; its
+    niceness tells it from a Lambda environment, forked from the same server)."""
     busy = wait_until(
-        lambda: [pid for pid in worker_pids(home) if _running(pid)],
+        lambda: [pid for pid in worker_pids(home) if _busy_worker(pid)],
         deadline=timeout_s,
         describe=lambda: f"no busy worker among {worker_pids(home)}",
     )

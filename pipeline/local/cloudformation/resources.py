@@ -189,7 +189,7 @@ class JobDefinition(Provisioner):
 
 
 class Function(Provisioner):
-    """A Lambda function whose ``Handler`` is called in-process."""
+    """A Lambda function whose ``Handler`` runs in a local execution environment."""
 
     def _function(self, resource: Any, context: DeployContext) -> LocalFunction:
         props = resource.properties

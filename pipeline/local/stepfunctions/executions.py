@@ -175,6 +175,19 @@ class Executions:
             )
         return cursor.rowcount == 1
 
+    def fail_unclaimed(self, arn: str, error: str, cause: str, before_ms: int) -> bool:
+        """Fail an execution started before ``before_ms`` that no runner claimed; False
+        when a runner claimed it (or it ended) meanwhile."""
+        with self.db.transaction() as db:
+            cursor = db.execute(
+                "UPDATE executions SET status = 'FAILED', error = ?, cause = ?, stop_ms = ? "
+                "WHERE arn = ? AND status = 'RUNNING' AND runner_pid IS NULL AND start_ms <= ?",
+                (error, cause, now_ms(), arn, before_ms),
+            )
+            if cursor.rowcount:
+                self._append(db, arn, "ExecutionFailed", _error_details(error, cause))
+        return cursor.rowcount == 1
+
     def stop_requested(self, pid: int) -> list[str]:
         """Executions of runner ``pid`` whose stop was asked for."""
         rows = self.db.execute(
