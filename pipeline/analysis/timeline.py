@@ -306,26 +306,6 @@ def job_id_list(value: str | Iterable[str] | None) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
-def run_timeline(
-    backend: str = "local",
-    stack: str = "n2n",
-    execution_arn: str = "",
-    job_ids: str | Iterable[str] = "",
-    trace: str = "",
-) -> pd.DataFrame:
-    """The timeline a notebook's parameters name: a trace file (no backend at all), else
-    Batch job ids, else an execution (default: the stack's latest) on ``backend``."""
-    if trace:
-        from pipeline.analysis.trace import trace_timeline
-
-        return trace_timeline(trace)
-    from pipeline.connect import connect
-
-    return build_timeline(
-        connect(backend), execution_arn or None, stack, job_ids=job_id_list(job_ids)
-    )
-
-
 def step_names(timeline: pd.DataFrame) -> list[str]:
     """The timeline's steps in chain order (by ``step_order``)."""
     order = timeline.groupby("step", sort=False)["step_order"].min().sort_values()

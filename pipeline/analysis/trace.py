@@ -37,6 +37,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from pipeline import __version__
+from pipeline.analysis.timeline import build_timeline, job_id_list
 from pipeline.errors import N2NError
 
 TRACE_FORMAT = "n2n-trace"
@@ -425,8 +426,6 @@ def export_trace(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Analyse the run through a recording connection and write what it read to ``out``;
     return the trace header and the timeline."""
-    from pipeline.analysis.timeline import build_timeline
-
     recording = RecordingConnection(conn)
     job_ids = list(job_ids or [])
     timeline = build_timeline(recording, execution_arn, job_ids=job_ids)
@@ -436,10 +435,26 @@ def export_trace(
 
 def trace_timeline(path: str | Path) -> pd.DataFrame:
     """The timeline of the run a trace holds, read through the same code as a live one."""
-    from pipeline.analysis.timeline import build_timeline
-
     trace = read_trace(path)
     subject = trace.subject
     return build_timeline(
         trace.connection(), subject.get("execution_arn"), job_ids=subject.get("job_ids")
+    )
+
+
+def run_timeline(
+    backend: str = "local",
+    stack: str = "n2n",
+    execution_arn: str = "",
+    job_ids: str | Iterable[str] = "",
+    trace: str = "",
+) -> pd.DataFrame:
+    """The timeline a notebook's parameters name: a trace file (no backend at all), else
+    Batch job ids, else an execution (default: the stack's latest) on ``backend``."""
+    if trace:
+        return trace_timeline(trace)
+    from pipeline.connect import connect
+
+    return build_timeline(
+        connect(backend), execution_arn or None, stack, job_ids=job_id_list(job_ids)
     )
