@@ -80,6 +80,10 @@ class LocalClient:
                 operation, self.invalid_token_code, f"Invalid nextToken: {token!r}."
             ) from None
 
+    def can_paginate(self, operation_name: str) -> bool:
+        """Whether botocore has a paginator for ``operation_name`` (snake_case), as boto3's."""
+        return self._operation(operation_name) in self._paginators()
+
     def get_paginator(self, operation_name: str) -> Paginator:
         """A botocore Paginator over this client's method, with the real paging config."""
         operation = self._operation(operation_name)

@@ -109,6 +109,20 @@ class StepFunctionsClient(LocalClient):
         self.model.delete_state_machine(params["stateMachineArn"])
         return {}
 
+    def describe_state_machine(self, **params: Any) -> dict[str, Any]:
+        """A state machine's definition and role."""
+        self.validate("DescribeStateMachine", params)
+        machine = self._machine("DescribeStateMachine", params["stateMachineArn"])
+        return {
+            "stateMachineArn": machine.arn,
+            "name": machine.name,
+            "status": "ACTIVE",
+            "definition": machine.definition,
+            "roleArn": machine.role_arn,
+            "type": "STANDARD",
+            "creationDate": _date(machine.created_ms),
+        }
+
     def list_state_machines(self, **params: Any) -> dict[str, Any]:
         """Every state machine, by name."""
         self.validate("ListStateMachines", params)
