@@ -1,7 +1,7 @@
 """Benchmark of the calibrated model against runs on the local backend (not a test).
 
     .venv/bin/python bench/model_accuracy.py [--sizes 20,200,2000] [--skews 0,1]
-        [--io-ms 0,5] [--workers 1,2] [--ids-per-node 1]
+        [--io-ms 0,5] [--workers 1,2] [--ids-per-node 1] [--save runs.pkl | --load runs.pkl]
 
 Runs the matrix sizes x skews x io_ms_per_id x {N_TO_N, BARRIER} x N2N_MAX_WORKERS (one
 local home and runner per worker count, so each compute environment gets that many
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import pickle
 import platform
 import signal
 import sys
@@ -145,7 +146,12 @@ def main() -> int:
     parser.add_argument("--io-ms", type=_numbers, default=[0.0, 5.0])
     parser.add_argument("--workers", type=_numbers, default=[1, 2])
     parser.add_argument("--ids-per-node", type=int, default=4)
+    parser.add_argument("--save", type=Path, help="also keep the runs' timelines (pickle)")
+    parser.add_argument("--load", type=Path, help="report on timelines kept by --save")
     args = parser.parse_args()
+    if args.load:
+        report(pickle.loads(args.load.read_bytes()))
+        return 0
     os.environ.setdefault("N2N_RUNNER_IDLE_S", "5")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
@@ -153,6 +159,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="n2n-model-") as root:
         runs = {int(w): run_timelines(args, int(w), Path(root)) for w in args.workers}
     print(f"load average after: {os.getloadavg()[0]:.2f}; {time.monotonic() - began:.0f} s")
+    if args.save:
+        args.save.write_bytes(pickle.dumps(runs))
     report(runs)
     return 0
 

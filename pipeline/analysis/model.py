@@ -305,8 +305,15 @@ def _quantiles(values: np.ndarray) -> dict[str, float | None]:
 
 
 def _measured_dependency(timeline: pd.DataFrame) -> str:
-    dependency = (timeline.attrs.get("input") or {}).get("dependency", "N_TO_N")
-    return dependency if dependency in RELEASES else "N_TO_N"
+    """The dependency the jobs really had (``attrs["dependency"]``, read from their
+    ``dependsOn``), else the one the run's input asked for, else N_TO_N."""
+    for dependency in (
+        timeline.attrs.get("dependency"),
+        (timeline.attrs.get("input") or {}).get("dependency"),
+    ):
+        if dependency in RELEASES:
+            return dependency
+    return "N_TO_N"
 
 
 def calibrate(timeline: pd.DataFrame, slots: Mapping[str, int] | None = None) -> Calibration:

@@ -174,6 +174,25 @@ def test_the_calibrated_model_replays_the_measured_run_and_predicts_the_others()
     assert calibration.predict("BARRIER", {"a": 1, "b": 1}).makespan_s == 9
 
 
+@pytest.mark.parametrize(
+    ("attrs", "expected"),
+    [
+        # A run brought in from another pipeline: its jobs' dependsOn say BARRIER, its input
+        # (someone else's) says nothing, or says otherwise.
+        ({"dependency": "BARRIER", "input": {}}, "BARRIER"),
+        ({"dependency": "BARRIER", "input": {"dependency": "N_TO_N"}}, "BARRIER"),
+        ({"dependency": None, "input": {"dependency": "BARRIER"}}, "BARRIER"),
+        ({}, "N_TO_N"),
+    ],
+)
+def test_the_measured_dependency_is_the_one_the_jobs_had(attrs, expected) -> None:
+    # FADE is an N_TO_N-looking run; replayed as measured under BARRIER it takes 6 s (drawn
+    # above), under N_TO_N 5 s.
+    calibration = calibrate(timelines.build(FADE, attrs=attrs))
+    assert calibration.dependency == expected
+    assert calibration.predict().makespan_s == {"BARRIER": 6, "N_TO_N": 5}[expected]
+
+
 def test_a_replay_draws_each_measured_latency_once_per_pass() -> None:
     # b has one slot: b0 waits 0.5 after a0 (b's warm-up); b1 1 after the slot freed at
     # 2.5; b2 2 after the slot freed at 4; b3 (a3 never ran) takes the slot at 8.
