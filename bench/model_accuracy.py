@@ -22,6 +22,7 @@ for CPU, so ``io_ms_per_id`` (sleeping work) is the fair test of the model.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import pickle
@@ -51,7 +52,8 @@ def stop_runner(home: Path) -> None:
     """End the runner this benchmark started in ``home`` (by its pid) and wait for it."""
     pid = runner_pid(home)
     if pid:
-        os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # it may have ended on its own (idle)
+            os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 30
         while runner_alive(home) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -156,11 +158,13 @@ def main() -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     began = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="n2n-model-") as root:
-        runs = {int(w): run_timelines(args, int(w), Path(root)) for w in args.workers}
+    with tempfile.TemporaryDirectory(prefix="n2n-model-", ignore_cleanup_errors=True) as root:
+        runs = {}
+        for workers in args.workers:
+            runs[int(workers)] = run_timelines(args, int(workers), Path(root))
+            if args.save:
+                args.save.write_bytes(pickle.dumps(runs))
     print(f"load average after: {os.getloadavg()[0]:.2f}; {time.monotonic() - began:.0f} s")
-    if args.save:
-        args.save.write_bytes(pickle.dumps(runs))
     report(runs)
     return 0
 

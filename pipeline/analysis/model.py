@@ -150,11 +150,13 @@ def replay(
     warmup_s: Mapping[str, float] | None = None,
     created_s: Mapping[str, float] | None = None,
     first_start_s: float = 0.0,
+    dispatch_gap_s: float = 0.0,
 ) -> Schedule:
     """Schedule children with run times ``run_s[step][index]`` (steps in mapping order),
-    each started ``latency_s[step][index]`` after it was dispatched onto a slot (the step's
-    first dispatch: ``warmup_s[step]`` instead); no child of a step is startable before
-    ``created_s[step]`` nor before ``first_start_s``.
+    each dispatched onto a slot no sooner than ``dispatch_gap_s`` after the dispatch before
+    it (of any step: one dispatcher serves the run) and started ``latency_s[step][index]``
+    after its dispatch (the step's first dispatch: ``warmup_s[step]`` instead); no child of
+    a step is startable before ``created_s[step]`` nor before ``first_start_s``.
 
     Steps with fewer indices than the widest are padded with zero-length children; NaN and
     negative times count as zero.
@@ -177,6 +179,7 @@ def replay(
     remaining = [size] * len(steps)
     events: list[tuple[float, int, int]] = []
     now = 0.0
+    dispatched = -math.inf
     while True:
         for k in range(len(steps)):
             while pending[k] and pending[k][0][0] <= now:
@@ -185,7 +188,8 @@ def replay(
                 index = heapq.heappop(ready[k])
                 free[k] -= 1
                 latency, warmups[k] = _first(warmups[k], latencies[k][index])
-                start[k][index] = now + latency
+                dispatched = max(now, dispatched + dispatch_gap_s)
+                start[k][index] = dispatched + latency
                 stop[k][index] = start[k][index] + durations[k][index]
                 heapq.heappush(events, (stop[k][index], k, index))
         upcoming = [queue[0][0] for queue in pending if queue]
@@ -259,6 +263,7 @@ class Calibration:
     first_start_s: float
     slots: dict[str, int]
     slots_source: str = "observed peak running"
+    dispatch_gap_s: float = 0.0
 
     def predict(
         self, dependency: str | None = None, slots: Mapping[str, int] | None = None
@@ -273,6 +278,7 @@ class Calibration:
             warmup_s=self.warmup_s,
             created_s=self.created_s,
             first_start_s=self.first_start_s,
+            dispatch_gap_s=self.dispatch_gap_s,
         )
 
     def drawn_latency_s(self) -> dict[str, np.ndarray]:
@@ -292,6 +298,7 @@ class Calibration:
             "slots": dict(self.slots),
             "slots_source": self.slots_source,
             "first_start_s": self.first_start_s,
+            "dispatch_gap_s": self.dispatch_gap_s,
             "warmup_s": dict(self.warmup_s),
             "latency_s": {step: _quantiles(values) for step, values in self.latency_s.items()},
         }
@@ -327,7 +334,7 @@ def calibrate(timeline: pd.DataFrame, slots: Mapping[str, int] | None = None) ->
     first_start = 0.0 if np.isnan(first_start) else float(first_start)
     peaks = peak_running(timeline)
     chosen = {step: int(slots[step]) if slots else max(peaks[step], 1) for step in steps}
-    run_s, latency_s, warmup_s, created_s = {}, {}, {}, {}
+    run_s, startable_s, start_s, created_s = {}, {}, {}, {}
     previous_stop = None
     for step in steps:
         rows = timeline[timeline["step"] == step]
@@ -343,17 +350,18 @@ def calibrate(timeline: pd.DataFrame, slots: Mapping[str, int] | None = None) ->
             met = np.full(size, np.nanmax(previous_stop, initial=-np.inf))
         else:
             met = np.nan_to_num(previous_stop, nan=-np.inf)
-        startable = np.fmax.reduce(
-            [np.nan_to_num(created, nan=-np.inf), met, _slot_free(start, stop, chosen[step])]
+        startable_s[step] = np.fmax.reduce(
+            [
+                np.nan_to_num(created, nan=-np.inf),
+                met,
+                _slot_free(start, stop, chosen[step]),
+                np.full(size, first_start),
+            ]
         )
         run_s[step] = np.nan_to_num(stop - start)
-        latency = np.clip(start - np.maximum(startable, first_start), 0, None)
-        if not np.isnan(start).all():
-            first = int(np.nanargmin(start))
-            warmup_s[step] = float(latency[first])
-            latency[first] = np.nan
-        latency_s[step] = latency
+        start_s[step] = start
         previous_stop = stop
+    gap, latency_s, warmup_s = _dispatch(start_s, startable_s)
     return Calibration(
         steps,
         dependency,
@@ -364,7 +372,45 @@ def calibrate(timeline: pd.DataFrame, slots: Mapping[str, int] | None = None) ->
         first_start,
         chosen,
         "argument" if slots else "observed peak running",
+        gap,
     )
+
+
+def _dispatch(
+    start_s: Mapping[str, np.ndarray], startable_s: Mapping[str, np.ndarray]
+) -> tuple[float, dict[str, np.ndarray], dict[str, float]]:
+    """The dispatch gap, then each child's dispatch latency and each step's warm-up (the
+    latency of its first start), from every step's measured starts and startable moments.
+
+    Children are taken in the order they started (all steps together). The gap is the
+    mean spacing between successive starts where the later child was already startable
+    when the earlier one started (a backlog: neither a slot nor a dependency held it, the
+    dispatcher did), i.e. one over the dispatch rate while backlogged; zero when the run
+    never had a backlog. A child's dispatch is the later of
+    its startable moment and the dispatch before it plus the gap (never after its own
+    start), and its latency is its start minus its dispatch.
+    """
+    start = np.concatenate(list(start_s.values()))
+    startable = np.concatenate(list(startable_s.values()))
+    order = np.argsort(start, kind="stable")
+    order = order[~np.isnan(start[order])]
+    previous = np.r_[-np.inf, start[order][:-1]]
+    spacing = (start[order] - previous)[startable[order] <= previous]
+    gap = float(spacing.mean()) if spacing.size else 0.0
+    latency = np.full(start.size, np.nan)
+    dispatched = -np.inf
+    for child in order:
+        dispatched = min(max(startable[child], dispatched + gap), start[child])
+        latency[child] = start[child] - dispatched
+    latency_s, warmup_s, offset = {}, {}, 0
+    for step, step_start in start_s.items():
+        latency_s[step] = latency[offset : offset + step_start.size]
+        offset += step_start.size
+        if not np.isnan(step_start).all():
+            first = int(np.nanargmin(step_start))
+            warmup_s[step] = float(latency_s[step][first])
+            latency_s[step][first] = np.nan
+    return gap, latency_s, warmup_s
 
 
 def run_times(timeline: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -422,7 +468,7 @@ def what_if(
     makespan_s, held_usd (every slot held for the whole makespan: what varies with
     MaxVcpus), fargate_usd (Fargate's bill of the children's own seconds, one-minute
     minimum) and vcpu_s (vCPU-seconds the children used); the last two do not change with
-    MaxVcpus.
+    MaxVcpus. ``attrs["calibration"]`` holds :meth:`Calibration.summary`.
     """
     if timeline.empty:
         raise CapacityError("The run has no children to model: pick an execution that ran.")
@@ -456,7 +502,9 @@ def what_if(
                 continue
             makespan = calibration.predict(mode, slots).makespan_s
             rows.append({**row(MODEL, mode, slots, makespan), "max_vcpus": _whole(max_vcpus)})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table.attrs["calibration"] = calibration.summary()
+    return table
 
 
 def model_error(table: pd.DataFrame) -> float:

@@ -29,5 +29,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"Execution {arn}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    calibration = table.attrs["calibration"]
+    slots = ", ".join(f"{step} {count}" for step, count in calibration["slots"].items())
+    print(f"Measured slots per step: {slots} ({calibration['slots_source']})")
     print(f"Model error at the measured slots: {model_error(table):+.1%}")
     return 0

@@ -85,6 +85,33 @@ def test_a_step_created_late_starts_no_child_before_its_creation() -> None:
     assert schedule.makespan_s == 9.0
 
 
+def test_one_dispatcher_spaces_the_dispatches_of_every_step() -> None:
+    # Three 1 s children per step on 3 slots, a dispatch every 0.5 s: a dispatched 0, 0.5,
+    # 1.0 (stops 1, 1.5, 2); b0 ready at 1 but the dispatcher is next free at 1.5: b runs
+    # from 1.5, 2.0, 2.5 and stops at 3.5. Without the gap every child starts at once: 2.
+    run_s = {"a": [1, 1, 1], "b": [1, 1, 1]}
+    schedule = replay(run_s, {"a": 3, "b": 3}, dispatch_gap_s=0.5)
+    assert schedule.start_s["a"].tolist() == [0, 0.5, 1.0]
+    assert schedule.start_s["b"].tolist() == [1.5, 2.0, 2.5]
+    assert schedule.makespan_s == 3.5
+    assert replay(run_s, {"a": 3, "b": 3}).makespan_s == 2
+
+
+def test_the_dispatch_rate_measured_in_a_backlog_bounds_the_run_at_any_slots() -> None:
+    # Four 2 s children, all startable at 0 on 4 slots, started one a second: a backlog
+    # with spacing 1, so the gap is 1 and no latency is left. At 2 slots a2 and a3 find a
+    # slot (at 2 and 3) just as the dispatcher reaches them: still 5 s; at 1 slot the slot
+    # binds: 0-2, 2-4, 4-6, 6-8.
+    measured = timelines.build({"a": [(0, 2), (1, 3), (2, 4), (3, 5)]})
+    calibration = calibrate(measured, slots={"a": 4})
+    assert calibration.dispatch_gap_s == 1.0
+    assert calibration.drawn_latency_s()["a"].tolist() == [0.0] * 4
+    assert calibration.predict().makespan_s == 5
+    assert calibration.predict(slots={"a": 2}).makespan_s == 5
+    assert calibration.predict(slots={"a": 8}).makespan_s == 5
+    assert calibration.predict(slots={"a": 1}).makespan_s == 8
+
+
 def test_a_child_holds_its_slot_through_its_dispatch_latency() -> None:
     # One slot, latency 2, run 1: a0 dispatched 0 runs 2-3; a1 dispatched 3 runs 5-6.
     schedule = replay({"a": [1, 1]}, {"a": 1}, latency_s={"a": [2, 2]})
@@ -145,21 +172,32 @@ def test_calibration_measures_latency_from_dependency_slot_and_first_start() -> 
     assert calibration.first_start_s == 1.5
     assert calibration.slots == {"a": 1, "b": 1}
     assert calibration.run_s["a"].tolist() == [2.0, 1.0]
-    # a0 is the first start (0); a1 waits for a's slot, free at 3.5 (0.5); b0 for a0's stop
-    # at 3.5 (1.0); b1 for b's slot, free at 5.5 (0). Each step's first start is its warm-up.
-    assert calibration.warmup_s == {"a": 0.0, "b": 1.0}
+    # Starts in order: a0 1.5, a1 4.0, b0 4.5, b1 5.5. a1 and b0 were both startable at 3.5
+    # (a's slot free; a0 stopped); b0 was startable before a1 started, yet started 0.5
+    # later: the one backlog, so the dispatch gap is 0.5. Dispatches: a0 1.5 (latency 0),
+    # a1 3.5 (latency 0.5), b0 3.5 + 0.5 = 4.0 (latency 0.5), b1 at b's slot, free at 5.5
+    # (latency 0). Each step's first start is its warm-up.
+    assert calibration.dispatch_gap_s == 0.5
+    assert calibration.warmup_s == {"a": 0.0, "b": 0.5}
     assert calibration.latency_s["a"][1] == 0.5 and np.isnan(calibration.latency_s["a"][0])
     assert calibration.latency_s["b"][1] == 0.0 and np.isnan(calibration.latency_s["b"][0])
-    # Replayed as measured: the warm-ups go to each step's first dispatch.
+    # Replayed as measured: 6.5. BARRIER: a1 stops at 5.0; b0 dispatched 5.0, runs 5.5-6.5;
+    # b1 dispatched at 6.5 (b's slot), runs 6.5-7.5.
     assert calibration.predict().makespan_s == 6.5
-    assert calibration.predict("BARRIER").makespan_s == 8.0
+    assert calibration.predict("BARRIER").makespan_s == 7.5
 
 
 # A measured N_TO_N run, every child created at 0, first start at 1:
-#   a: 2 slots, a0 1-3, a1 1-2 (no latency)
-#   b: 2 slots, b1 3-5 (a1 stopped at 2: latency 1), b0 4-5 (a0 stopped at 3: latency 1)
-# Replays: BARRIER 2/2: b dispatched at 3, b0 4-5, b1 4-6: 6.
-#   N_TO_N 1/1: a0 1-3, a1 3-4; b0 ready 3, runs 4-5; b1 ready 4, slot free 5, runs 6-8: 8.
+#   a: 2 slots, a0 1-3, a1 1-2 (both startable at 1: a backlog, spacing 0)
+#   b: 2 slots, b1 3-5 (a1 stopped at 2: latency 1), b0 4-5 (a0 stopped at 3, when b1
+#   started: a backlog, spacing 1; dispatched 3, latency 1)
+# Dispatch gap: the mean backlog spacing, (0 + 1) / 2 = 0.5. Replays (a dispatch no sooner
+# than 0.5 after the one before):
+#   N_TO_N 2/2: a0 1-3, a1 dispatched 1.5, runs 1.5-2.5; b1 dispatched 2.5 + warm-up 1,
+#     runs 3.5-5.5; b0 dispatched 3, runs 4-5: 5.5.
+#   BARRIER 2/2: a ends 3; b0 dispatched 3, runs 4-5; b1 dispatched 3.5, runs 4.5-6.5: 6.5.
+#   N_TO_N 1/1: a0 1-3, a1 3-4; b0 dispatched 3.5, runs 4.5-5.5; b1 ready 4, slot free
+#     5.5, runs 6.5-8.5: 8.5.
 #   BARRIER 1/1: a ends 4; b0 runs 5-6; b1 dispatched 6, runs 7-9: 9.
 FADE = {"a": [(1, 3), (1, 2)], "b": [(4, 5), (3, 5)]}
 
@@ -168,9 +206,10 @@ def test_the_calibrated_model_replays_the_measured_run_and_predicts_the_others()
     calibration = calibrate(timelines.build(FADE, attrs={"input": {"dependency": "N_TO_N"}}))
     # b1 started first: its latency is b's warm-up; b0's is the one latency drawn.
     assert calibration.warmup_s["b"] == 1.0 and calibration.latency_s["b"][0] == 1.0
-    assert calibration.predict().makespan_s == 5
-    assert calibration.predict("BARRIER").makespan_s == 6
-    assert calibration.predict("N_TO_N", {"a": 1, "b": 1}).makespan_s == 8
+    assert calibration.dispatch_gap_s == 0.5
+    assert calibration.predict().makespan_s == 5.5
+    assert calibration.predict("BARRIER").makespan_s == 6.5
+    assert calibration.predict("N_TO_N", {"a": 1, "b": 1}).makespan_s == 8.5
     assert calibration.predict("BARRIER", {"a": 1, "b": 1}).makespan_s == 9
 
 
@@ -186,11 +225,13 @@ def test_the_calibrated_model_replays_the_measured_run_and_predicts_the_others()
     ],
 )
 def test_the_measured_dependency_is_the_one_the_jobs_had(attrs, expected) -> None:
-    # FADE is an N_TO_N-looking run; replayed as measured under BARRIER it takes 6 s (drawn
-    # above), under N_TO_N 5 s.
+    # FADE measured as N_TO_N replays in 5.5 s (drawn above). Measured as BARRIER, b0 and b1
+    # were startable at 3 (a done); b1 started at 3 (b's warm-up 0), b0 at 4 after a backlog
+    # (spacing 1; with a's 0 the gap is 0.5), dispatched 3.5, latency 0.5. Replayed: b0
+    # dispatched 3, runs 3-4; b1 dispatched 3.5, runs 4-6: 6.
     calibration = calibrate(timelines.build(FADE, attrs=attrs))
     assert calibration.dependency == expected
-    assert calibration.predict().makespan_s == {"BARRIER": 6, "N_TO_N": 5}[expected]
+    assert calibration.predict().makespan_s == {"BARRIER": 6, "N_TO_N": 5.5}[expected]
 
 
 def test_a_replay_draws_each_measured_latency_once_per_pass() -> None:
