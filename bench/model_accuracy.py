@@ -92,31 +92,62 @@ def _error(predicted: float, measured: float) -> str:
     return f"{predicted / measured - 1:+.1%}"
 
 
+def _run_time_p50(timeline) -> float:
+    return float((timeline["stopped_at"] - timeline["started_at"]).dt.total_seconds().median())
+
+
+def _within(errors: dict, target: float) -> str:
+    """Per io_ms group: how many runs are within ``target``, and the worst error."""
+    groups = {}
+    for (io_ms, _), error in errors.items():
+        groups.setdefault(io_ms, []).append(error)
+    return "; ".join(
+        f"io_ms {io_ms:g}: {sum(abs(e) <= target for e in group)} of {len(group)} within "
+        f"{target:.0%}, worst {max(group, key=abs):+.1%}"
+        for io_ms, group in sorted(groups.items())
+    )
+
+
 def report(runs: dict) -> None:
     """Print the three tables (markdown) from ``runs[workers][size, skew, io, dependency]``."""
-    print("\n| size | skew | io_ms | dependency | workers | measured s | model s | error |")
-    print("|---:|---:|---:|---|---:|---:|---:|---:|")
+    print(
+        "\n| size | skew | io_ms | dependency | workers | dispatch gap ms | measured s "
+        "| model s | error |"
+    )
+    print("|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    errors = {}
     for workers, timelines in runs.items():
         for (size, skew, io_ms, dependency), timeline in timelines.items():
             measured = makespan_s(timeline)
-            model = calibrate(timeline).predict().makespan_s
+            calibration = calibrate(timeline)
+            model = calibration.predict().makespan_s
+            errors[io_ms, (size, skew, dependency, workers)] = model / measured - 1
             print(
-                f"| {size} | {skew:g} | {io_ms:g} | {dependency} | {workers} | {measured:.2f} "
+                f"| {size} | {skew:g} | {io_ms:g} | {dependency} | {workers} "
+                f"| {calibration.dispatch_gap_s * 1000:.1f} | {measured:.2f} "
                 f"| {model:.2f} | {_error(model, measured)} |"
             )
+    print(f"\nAt the measured slots: {_within(errors, 0.10)}.")
     if 1 in runs and 2 in runs:
         print("\nCross-slot: calibrated at 1 slot per step, replayed at the 2-slot run's slots.")
-        print("\n| size | skew | io_ms | dependency | measured at 2 s | predicted s | error |")
-        print("|---:|---:|---:|---|---:|---:|---:|")
+        print(
+            "\n| size | skew | io_ms | dependency | child run p50 ms at 1 / at 2 "
+            "| measured at 2 s | predicted s | error |"
+        )
+        print("|---:|---:|---:|---|---:|---:|---:|---:|")
+        errors = {}
         for key, timeline in runs[1].items():
             target = runs[2][key]
             measured = makespan_s(target)
             predicted = calibrate(timeline).predict(slots=calibrate(target).slots).makespan_s
             size, skew, io_ms, dependency = key
+            errors[io_ms, key] = predicted / measured - 1
             print(
-                f"| {size} | {skew:g} | {io_ms:g} | {dependency} | {measured:.2f} "
-                f"| {predicted:.2f} | {_error(predicted, measured)} |"
+                f"| {size} | {skew:g} | {io_ms:g} | {dependency} "
+                f"| {_run_time_p50(timeline) * 1000:.1f} / {_run_time_p50(target) * 1000:.1f} "
+                f"| {measured:.2f} | {predicted:.2f} | {_error(predicted, measured)} |"
             )
+        print(f"\nCross-slot: {_within(errors, 0.20)}.")
     print("\nCross-dependency: calibrated on one dependency, replayed under the other.")
     print(
         "\n| size | skew | io_ms | workers | BARRIER from N_TO_N | N_TO_N from BARRIER "

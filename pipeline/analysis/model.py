@@ -6,8 +6,10 @@ dependency (N_TO_N: the same index of the step before stopped; BARRIER: every ch
 the step before stopped), the run's first start, and a free slot of its step. Startable
 children are dispatched in index order onto free slots (as Batch and the local engine
 serve RUNNABLE children of one array job: FIFO by creation, then index; a ready index
-never waits for an earlier one that is not ready), hold the slot through their dispatch
-latency and run time, and free it when they stop.
+never waits for an earlier one that is not ready) by **one dispatcher for the whole run**,
+which dispatches no sooner than the run's dispatch gap after its previous dispatch (of any
+step); they hold the slot through their dispatch latency and run time, and free it when
+they stop.
 
 Calibration (:func:`calibrate`) measures, from the run's timeline alone:
 
@@ -27,6 +29,19 @@ Calibration (:func:`calibrate`) measures, from the run's timeline alone:
   On AWS this is the RUNNABLE -> RUNNING wait of a Fargate task (image pull, ENI, task
   start: tens of seconds) plus Batch's scheduling cycle; locally it is the engine's poll,
   dispatch and collection of a finished child (milliseconds);
+- **the dispatch gap**: the run's dispatcher starts children one after another at a finite
+  rate, whatever the slots (locally: the engine is one loop that starts, collects and
+  settles every child of every step; AWS: Batch's scheduler places RUNNABLE array children
+  and Fargate launches tasks at a finite rate). It is measured where the run was
+  backlogged: taking every started child of every step in start order, a child that was
+  already startable when the child before it started was held by the dispatcher, not by a
+  slot or a dependency; the gap is the mean spacing of those starts (one over the dispatch
+  rate while backlogged), zero when the run never had a backlog. A child's dispatch is
+  then the later of its startable moment and the previous dispatch plus the gap (never
+  after its start), and its latency is measured from there. A run that never backlogged
+  (one slot per step and one step at a time: a BARRIER run on one slot) shows no rate, and
+  its replay on more slots assumes none. With children that do almost no work the rate,
+  not the slots, bounds the makespan (locally a few hundred children a second);
 - **the delay before the first start**: the run's first ``started_at`` minus its first
   ``created_at`` (AWS: the compute environment scaling up; locally: the runner and its
   worker pool starting);
