@@ -401,9 +401,10 @@ def _dispatch(
     mean spacing between successive starts where the later child was already startable
     when the earlier one started (a backlog: neither a slot nor a dependency held it, the
     dispatcher did), i.e. one over the dispatch rate while backlogged; zero when the run
-    never had a backlog. A child's dispatch is the later of
-    its startable moment and the dispatch before it plus the gap (never after its own
-    start), and its latency is its start minus its dispatch.
+    never had a backlog. Then, in the order children became startable (first come, first
+    served, as the replay dispatches them), a child's dispatch is the later of its
+    startable moment and the dispatch before it plus the gap (never after its own start),
+    and its latency is its start minus its dispatch.
     """
     start = np.concatenate(list(start_s.values()))
     startable = np.concatenate(list(startable_s.values()))
@@ -414,7 +415,7 @@ def _dispatch(
     gap = float(spacing.mean()) if spacing.size else 0.0
     latency = np.full(start.size, np.nan)
     dispatched = -np.inf
-    for child in order:
+    for child in order[np.lexsort((start[order], startable[order]))]:
         dispatched = min(max(startable[child], dispatched + gap), start[child])
         latency[child] = start[child] - dispatched
     latency_s, warmup_s, offset = {}, {}, 0
