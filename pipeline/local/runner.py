@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -299,6 +300,7 @@ class Runner:
         from pipeline.local.stepfunctions.asl import (
             ExecutionAborted,
             ExecutionFailed,
+            ExecutionTimedOut,
             Interpreter,
         )
         from pipeline.local.stepfunctions.integrations import Integrations
@@ -329,6 +331,9 @@ class Runner:
         )
         try:
             output = interpreter.run(execution_input)
+        except ExecutionTimedOut as timeout:  # its jobs go as on a stop (ExecutionAborted)
+            self.executions.terminate_jobs(arn, batch)
+            ending = {"status": "TIMED_OUT", "error": timeout.error, "cause": timeout.cause}
         except ExecutionFailed as failure:
             ending = {"status": "FAILED", "error": failure.error, "cause": failure.cause}
         except ExecutionAborted:
@@ -339,7 +344,11 @@ class Runner:
                 f"The local backend could not record the execution in {self.home} ({error}): "
                 "free space there, then rerun it."
             )
-            ending = {"status": "FAILED", "error": RUNNER_DIED, "cause": cause}
+            self._record_end(arn, "FAILED", error=RUNNER_DIED, cause=cause)
+            self._retry_while_refused(
+                f"terminate the jobs of {arn}", lambda: self.executions.terminate_jobs(arn, batch)
+            )
+            return
         except Exception as error:  # a bug must end the execution, never leave it RUNNING
             ending = {"status": "FAILED", "error": RUNNER_DIED, "cause": repr(error)}
         else:
@@ -347,16 +356,23 @@ class Runner:
         self._record_end(arn, **ending)
 
     def _record_end(self, arn: str, status: str, **details: str) -> None:
-        """Record how the execution ended, retrying while SQLite refuses the write (a full
-        disk): an execution whose thread is done never stays RUNNING under a live runner."""
+        """Record how the execution ended: an execution whose thread is done never stays
+        RUNNING under a live runner."""
+        self._retry_while_refused(
+            f"record the end of {arn}", lambda: self.executions.finish(arn, status, **details)
+        )
+
+    @staticmethod
+    def _retry_while_refused(what: str, write: Callable[[], object]) -> None:
+        """Run ``write``, retrying while SQLite refuses it (a full disk)."""
         delay = POLL_S
         while True:
             try:
-                self.executions.finish(arn, status, **details)
+                write()
                 return
             except sqlite3.OperationalError as error:
                 if delay == POLL_S:
-                    log(f"cannot record the end of {arn} ({error}): retrying until it can")
+                    log(f"cannot {what} ({error}): retrying until it can")
                 time.sleep(delay)
                 delay = min(delay * 2, RECORD_RETRY_MAX_S)
 
