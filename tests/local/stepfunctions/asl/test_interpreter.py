@@ -1060,19 +1060,9 @@ def started(seconds_ago: float) -> dict:
     return {**CONTEXT, "Execution": {**CONTEXT["Execution"], "StartTime": start.isoformat()}}
 
 
-def catching_task() -> tuple:
-    """A Task that catches every error it can."""
-    return (
-        "Work",
-        {
-            "Type": "Task",
-            "Resource": LAMBDA_INVOKE,
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
-        },
-    )
-
-
-def test_an_execution_that_outlives_its_timeout_seconds_times_out_uncaught():
+def run_past_its_timeout(timeout_s: int, seconds_ago: float) -> tuple[Run, ExecutionTimedOut]:
+    """Run a machine whose Task (catching every error it can) works until released, started
+    ``seconds_ago`` with ``TimeoutSeconds`` ``timeout_s``; the run and how it timed out."""
     release, finished = threading.Event(), []
 
     def invoke(resource, params):
@@ -1080,15 +1070,25 @@ def test_an_execution_that_outlives_its_timeout_seconds_times_out_uncaught():
         finished.append(resource)
         return params
 
-    definition = machine(catching_task(), ("Caught", {"Type": "Pass"}), TimeoutSeconds=1)
-    run = Run(definition, invoke, context=started(0))
+    work = {
+        "Type": "Task",
+        "Resource": LAMBDA_INVOKE,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+    }
+    definition = machine(("Work", work), ("Caught", {"Type": "Pass"}), TimeoutSeconds=timeout_s)
+    run = Run(definition, invoke, context=started(seconds_ago))
     try:
         with pytest.raises(ExecutionTimedOut) as caught:
             run()
         assert finished == []  # it timed out while its task still ran
     finally:
         release.set()
-    assert caught.value.error == "States.Timeout"
+    return run, caught.value
+
+
+def test_an_execution_that_outlives_its_timeout_seconds_times_out_uncaught():
+    run, timed_out = run_past_its_timeout(1, seconds_ago=0)
+    assert timed_out.error == "States.Timeout"
     types = run.types()
     assert types[-1] == "ExecutionTimedOut"
     assert "PassStateEntered" not in types  # the Task's Catch did not see the timeout
@@ -1098,21 +1098,8 @@ def test_an_execution_that_outlives_its_timeout_seconds_times_out_uncaught():
 
 def test_timeout_seconds_count_from_the_execution_start():
     """Started 120 s ago with TimeoutSeconds 60: out of time before its first task ends."""
-    release, finished = threading.Event(), []
-
-    def invoke(resource, params):
-        release.wait(WAIT_S)
-        finished.append(resource)
-        return params
-
-    definition = machine(catching_task(), ("Caught", {"Type": "Pass"}), TimeoutSeconds=60)
-    run = Run(definition, invoke, context=started(120))
-    try:
-        with pytest.raises(ExecutionTimedOut):
-            run()
-        assert finished == []
-    finally:
-        release.set()
+    run, _ = run_past_its_timeout(60, seconds_ago=120)
+    assert run.types()[-1] == "ExecutionTimedOut"
 
 
 def test_an_execution_within_its_timeout_seconds_succeeds():
