@@ -186,14 +186,20 @@ def draw_running(
     overlap is the N_TO_N fade) and the smoothed occupancy (the time-weighted mean of
     children running in each of ``STYLE["running_bins"]`` slices, one view at any scale).
     ``span_s`` fixes the time unit (default: the timeline's span). The legend counts each
-    step's finished children out of its array size (``timeline.attrs``) where known."""
+    step's finished children out of its array size (``timeline.attrs``) where known, and
+    the finished axis reaches the largest array size from the start, so a live view keeps
+    its scale (and whole-number ticks) while the curves climb."""
     unit, size = time_unit(_span_s(timeline) if span_s is None else span_s)
+    sizes = timeline.attrs.get("array_size") or {}
+    started = bool(timeline["started_at"].notna().any())
     finished = finished_curve(timeline)
-    occupancy = mean_running(timeline, STYLE["running_bins"])
+    occupancy = mean_running(timeline, STYLE["running_bins"]) if len(timeline) else None
+    totals = [1]
     for order, step in enumerate(step_names(timeline), start=1):
         color = step_color(step, order)
         done = finished[finished["step"] == step]
-        total = (timeline.attrs.get("array_size") or {}).get(step, (timeline["step"] == step).sum())
+        total = int(sizes.get(step, (timeline["step"] == step).sum()))
+        totals.append(total)
         finished_axes.step(
             done["elapsed_s"] / size,
             done["finished"],
@@ -201,16 +207,22 @@ def draw_running(
             color=color,
             label=f"{step} ({int(done['finished'].iloc[-1]) if len(done) else 0}/{total})",
         )
-        rows = occupancy[occupancy["step"] == step]
-        occupancy_axes.plot(rows["elapsed_s"] / size, rows["running"], color=color)
-        occupancy_axes.fill_between(
-            rows["elapsed_s"] / size, rows["running"], color=color, alpha=STYLE["fill_alpha"]
+        if started and occupancy is not None:
+            rows = occupancy[occupancy["step"] == step]
+            occupancy_axes.plot(rows["elapsed_s"] / size, rows["running"], color=color)
+            occupancy_axes.fill_between(
+                rows["elapsed_s"] / size, rows["running"], color=color, alpha=STYLE["fill_alpha"]
+            )
+    if not started:
+        occupancy_axes.text(
+            0.5, 0.5, "no child has started yet", transform=occupancy_axes.transAxes, ha="center"
         )
     finished_axes.set_ylabel("children finished")
     occupancy_axes.set_ylabel("children running (mean per slice)")
+    finished_axes.set_ylim(0, max(totals) * 1.02)
+    occupancy_axes.set_ylim(0, max(1.0, occupancy_axes.get_ylim()[1]))
     for axes in (finished_axes, occupancy_axes):
         axes.set_xlabel(f"{ELAPSED} ({unit})")
-        axes.set_ylim(bottom=0)
         axes.set_xlim(left=0)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(alpha=STYLE["grid_alpha"])

@@ -158,9 +158,8 @@ class RunningChart:
         for axes in self.axes:
             axes.clear()
         self.figure.legends.clear()
-        started = timeline.dropna(subset=["started_at"])
-        if len(started):
-            draw_running(*self.axes, timeline)
+        draw_running(*self.axes, timeline)
+        if self.axes[0].get_legend_handles_labels()[0]:
             self.figure.legend(**FIGURE_LEGEND)
         self.figure.suptitle(f"{timeline.attrs.get('execution_name', '')}: {status}")
         if self._handle is None:
