@@ -41,6 +41,10 @@ STYLE: dict[str, Any] = {
     "alpha": 0.5,
     "fill_alpha": 0.2,
     "running_bins": 80,
+    # A Gantt of more rows than this shrinks its marks in proportion (never below
+    # "min_mark_area", in points squared), so they stay on their rows at 10,000 children.
+    "marks_full_size_rows": 100,
+    "min_mark_area": 4.0,
     "grid_alpha": 0.3,
     # Outside the axes: never over the data, and no costly search for the "best" place.
     "legend": {
@@ -54,11 +58,14 @@ STYLE: dict[str, Any] = {
 MARKS: dict[str, dict[str, Any]] = {
     "failed": {
         "select": lambda timeline: timeline["status"] == "FAILED",
-        "style": {"marker": "x", "color": "#d62728", "s": 18.0},
+        "style": {"marker": "x", "color": "#d62728", "s": 18.0, "zorder": 4},
     },
     "retried": {
         "select": lambda timeline: (timeline["status"] == "SUCCEEDED") & (timeline["attempts"] > 1),
-        "style": {"marker": "|", "color": "#000000", "s": 48.0},
+        "style": {"marker": "|", "color": "#000000", "s": 48.0, "zorder": 3},
+        # Where marks are shrunk to fit a crowded Gantt, retries (often thousands) are
+        # faint so the steps' colours and the failures show through.
+        "crowded": {"alpha": 0.25},
     },
 }
 # A figure-level legend to the right of every panel (constrained layout makes room).
@@ -120,20 +127,27 @@ def _elapsed(timeline: pd.DataFrame, column: str, size: float = 1.0) -> pd.Serie
 
 
 def _mark_problems(
-    axes: Axes, timeline: pd.DataFrame, x: Mapping[str, pd.Series], y: pd.Series
+    axes: Axes,
+    timeline: pd.DataFrame,
+    x: Mapping[str, pd.Series],
+    y: pd.Series,
+    scale: float = 1.0,
 ) -> None:
-    """Mark each kind of ``MARKS`` at (``x[kind]``, ``y``), one collection per kind."""
+    """Mark each kind of ``MARKS`` at (``x[kind]``, ``y``), one collection per kind, each
+    mark's area times ``scale`` (at least ``STYLE["min_mark_area"]``; below 1, a kind's
+    ``crowded`` style applies too); failures on top."""
     for name, mark in MARKS.items():
         shown = mark["select"](timeline) & x[name].notna() & y.notna()
         if shown.any():
+            style = {**mark["style"], **(mark.get("crowded", {}) if scale < 1.0 else {})}
+            style["s"] = max(style["s"] * scale, STYLE["min_mark_area"])
             axes.scatter(
                 x[name][shown],
                 y[shown],
-                **mark["style"],
-                linewidths=1,
+                **style,
+                linewidths=1 if scale == 1.0 else 0.5,
                 label=f"{name} ({int(shown.sum())})",
                 rasterized=True,
-                zorder=3,
             )
 
 
@@ -169,8 +183,13 @@ def gantt(timeline: pd.DataFrame) -> Figure:
                     rasterized=True,
                 )
             )
+    rows = int(index.nunique())
     _mark_problems(
-        axes, timeline, {"failed": times["stopped_at"], "retried": times["started_at"]}, index
+        axes,
+        timeline,
+        {"failed": times["stopped_at"], "retried": times["started_at"]},
+        index,
+        scale=min(1.0, STYLE["marks_full_size_rows"] / max(rows, 1)),
     )
     end = times["stopped_at"].max()
     axes.set_xlim(0, end if end > 0 else 1)

@@ -57,6 +57,30 @@ def test_retried_children_are_marked() -> None:
     assert "retried (1)" in legend_texts(gantt(timeline))
 
 
+@pytest.mark.parametrize(
+    ("rows", "failed_area", "retried_area", "retried_alpha"),
+    [
+        # Up to 100 rows, marks at full size: x of 18 pt², | of 48 pt², opaque.
+        (10, 18.0, 48.0, None),
+        # 1,000 rows shrink them to a tenth: 1.8 pt² (held at the 4 pt² floor) and 4.8 pt²,
+        # and the retries turn faint so the colours and the failures show through.
+        (1000, 4.0, 4.8, 0.25),
+    ],
+)
+def test_gantt_marks_shrink_to_their_rows_when_crowded(
+    rows, failed_area, retried_area, retried_alpha
+) -> None:
+    timeline = timelines.build({"procure": [(0, 1)] * rows}, failed={("procure", 0)})
+    timeline.loc[1, "attempts"] = 2
+    axes = gantt(timeline).axes[0]
+    failed, retried = axes.collections[1:]
+    assert (failed.get_label(), retried.get_label()) == ("failed (1)", "retried (1)")
+    assert list(failed.get_sizes()) == pytest.approx([failed_area])
+    assert list(retried.get_sizes()) == pytest.approx([retried_area])
+    assert retried.get_alpha() == retried_alpha
+    assert failed.get_zorder() > retried.get_zorder()
+
+
 @pytest.mark.parametrize("draw", list(FIGURES.values()), ids=list(FIGURES))
 def test_every_figure_renders_ten_thousand_by_three_to_png(draw, wide, tmp_path) -> None:
     figure = draw(wide)
