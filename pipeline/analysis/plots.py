@@ -204,7 +204,8 @@ def draw_running(
     """Onto two axes: children finished per step over time (cumulative S-curves whose
     overlap is the N_TO_N fade) and the smoothed occupancy (the time-weighted mean of
     children running in each of ``STYLE["running_bins"]`` slices, one view at any scale).
-    ``span_s`` fixes the time unit (default: the timeline's span). The legend counts each
+    ``span_s`` fixes the time unit and the time axis, from 0 to ``span_s`` (default: the
+    timeline's span, the axis fitted to the data). The legend counts each
     step's finished children out of its array size (``timeline.attrs``) where known, and
     the finished axis reaches the largest array size from the start, so a live view keeps
     its scale (and whole-number ticks) while the curves climb."""
@@ -242,7 +243,7 @@ def draw_running(
     occupancy_axes.set_ylim(0, max(1.0, occupancy_axes.get_ylim()[1]))
     for axes in (finished_axes, occupancy_axes):
         axes.set_xlabel(f"{ELAPSED} ({unit})")
-        axes.set_xlim(left=0)
+        axes.set_xlim(0, None if span_s is None else max(span_s / size, 1.0))
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(alpha=STYLE["grid_alpha"])
 

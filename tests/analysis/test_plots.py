@@ -202,7 +202,7 @@ def test_the_live_running_view_is_one_view_before_and_while_children_run() -> No
     waiting = timelines.build({step: [None, None] for step in STEPS}, attrs=sizes)
     figure = Figure()
     finished, occupancy = figure.subplots(1, 2)
-    draw_running(finished, occupancy, waiting)
+    draw_running(finished, occupancy, waiting, span_s=2.0)
     # Before any child starts: the same labels, every step in the legend at 0 of its array
     # size, the finished axis already reaching 2, whole-number ticks, and one line saying why
     # nothing runs.
@@ -218,6 +218,9 @@ def test_the_live_running_view_is_one_view_before_and_while_children_run() -> No
     assert visible_ticks(finished) == [0, 1, 2]
     assert visible_ticks(occupancy) == [0, 1]
     assert [text.get_text() for text in occupancy.texts] == ["no child has started yet"]
+    # The time axis given (2 s since the first child was created) rather than a
+    # millisecond axis fitted to no data.
+    assert finished.get_xlim() == (0.0, 2.0) and finished.get_xlabel().endswith("(s)")
 
     # Mid-run, 4 s in: procure child 0 ran 0-1 s and child 1 started at 0 and still runs;
     # process child 0 ran 1-4 s. Procure therefore runs 2 children in the first second and 1
