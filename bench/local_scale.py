@@ -5,8 +5,9 @@
 1. Deploys the stack into a temporary N2N_HOME and runs ``ids`` ids at ``ids-per-node``
    (default 400,000 / 40: 10,000 indices x 3 steps = 30,000 children; ``--quick``: 1,000
    indices) under N_TO_N, and prints wall time, children per second, the delay before the
-   first child started (after the first job was created), peak RSS and CPU seconds of the
-   runner's process tree, and engine efficiency = Σ child run time ÷ (worker slots x makespan).
+   first child started (after the first job was created), peak RSS and PSS and CPU
+   seconds of the runner's process tree, and engine efficiency = Σ child run time ÷
+   (worker slots x makespan).
 2. Times the floor in the same minutes: the same three steps' file work for the same indices
    on a bare process pool (one process per core) with no orchestration; prints wall ÷ floor
    and CPU ÷ floor CPU (the CPU ratio is the figure to compare on a machine other work is
@@ -46,9 +47,21 @@ QUICK_IDS = 40_000
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def tree_usage(pid: int) -> tuple[int, float]:
-    """Resident memory (KiB) and CPU seconds of a process and all its descendants; the CPU
-    of descendants that already exited counts once their parent reaped them."""
+def _proportional_kib(pid: int) -> int:
+    """A process's proportional set size: its private pages plus its share of the pages it
+    shares with others (forked workers share the forkserver's preloaded modules)."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    found = (line.split()[1] for line in rollup.splitlines() if line.startswith("Pss:"))
+    return int(next(found, 0))
+
+
+def tree_usage(pid: int) -> tuple[int, int, float]:
+    """Resident memory (KiB: RSS, which counts a shared page in every process mapping it, and
+    PSS, which splits it between them) and CPU seconds of a process and all its descendants;
+    the CPU of descendants that already exited counts once their parent reaped them."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     cpu: dict[int, int] = {}
@@ -66,20 +79,23 @@ def tree_usage(pid: int) -> tuple[int, float]:
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 rss[int(entry.name)] = int(line.split()[1])
-    total_rss, total_cpu, stack = 0, 0, [pid]
+    total_rss, total_pss, total_cpu, stack = 0, 0, 0, [pid]
     while stack:
         current = stack.pop()
         total_rss += rss.get(current, 0)
+        total_pss += _proportional_kib(current)
         total_cpu += cpu.get(current, 0)
         stack.extend(children.get(current, []))
-    return total_rss, total_cpu / CLOCK_TICKS
+    return total_rss, total_pss, total_cpu / CLOCK_TICKS
 
 
 class RunnerUsage:
-    """Samples the runner tree every 100 ms in a thread: peak RSS and CPU seconds used."""
+    """Samples the runner tree every 100 ms in a thread: peak RSS, peak PSS and CPU seconds
+    used."""
 
     def __init__(self, home: Path) -> None:
-        self.home, self.peak_kib, self.stop = home, 0, threading.Event()
+        self.home, self.peak_kib, self.peak_pss_kib = home, 0, 0
+        self.stop = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
         self._first_cpu: float | None = None
         self._last_cpu = 0.0
@@ -89,8 +105,9 @@ class RunnerUsage:
         pid = runner_pid(self.home)
         if pid is None:
             return
-        rss, cpu = tree_usage(pid)
+        rss, pss, cpu = tree_usage(pid)
         self.peak_kib = max(self.peak_kib, rss)
+        self.peak_pss_kib = max(self.peak_pss_kib, pss)
         self._last_cpu = cpu
         if self._first_cpu is None:
             self._first_cpu = cpu if rss else 0.0
@@ -212,7 +229,10 @@ def main() -> int:
         print(f"scale run: {status}, {len(found)} children, wall {wall:.1f} s")
         print(f"  children/s {len(found) / wall:.0f}")
         print(f"  first child started {first_child_delay_s(found):.3f} s after the first creation")
-        print(f"  peak RSS (runner tree) {usage.peak_kib / 1024:.0f} MiB")
+        print(
+            f"  peak RSS (runner tree) {usage.peak_kib / 1024:.0f} MiB,"
+            f" peak PSS {usage.peak_pss_kib / 1024:.0f} MiB"
+        )
         print(f"  CPU (runner tree) {usage.cpu_s:.1f} s")
         print(f"  makespan {span:.1f} s, efficiency {busy / (slots * span):.2f} ({slots} slots)")
         floor, floor_cpu = floor_s(ids, args.ids_per_node, cores)

@@ -142,7 +142,8 @@ def mean_running(timeline: pd.DataFrame, bins: int = 200) -> pd.DataFrame:
         times = rows["elapsed_s"].to_numpy(float)
         running = rows["running"].to_numpy(float)
         area = np.concatenate(([0.0], np.cumsum(running[:-1] * np.diff(times))))
-        integral = np.interp(edges, times, area, right=area[-1])
+        # After a step's last event its count holds (children still running stay counted).
+        integral = np.interp(edges, times, area) + running[-1] * np.clip(edges - times[-1], 0, None)
         mean = np.divide(np.diff(integral), width, out=np.zeros_like(width), where=width > 0)
         frames.append(pd.DataFrame({"elapsed_s": edges[:-1], "step": step, "running": mean}))
     return (

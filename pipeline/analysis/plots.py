@@ -41,6 +41,10 @@ STYLE: dict[str, Any] = {
     "alpha": 0.5,
     "fill_alpha": 0.2,
     "running_bins": 80,
+    # A Gantt of more rows than this shrinks its marks in proportion (never below
+    # "min_mark_area", in points squared), so they stay on their rows at 10,000 children.
+    "marks_full_size_rows": 100,
+    "min_mark_area": 4.0,
     "grid_alpha": 0.3,
     # Outside the axes: never over the data, and no costly search for the "best" place.
     "legend": {
@@ -54,11 +58,14 @@ STYLE: dict[str, Any] = {
 MARKS: dict[str, dict[str, Any]] = {
     "failed": {
         "select": lambda timeline: timeline["status"] == "FAILED",
-        "style": {"marker": "x", "color": "#d62728", "s": 18.0},
+        "style": {"marker": "x", "color": "#d62728", "s": 18.0, "zorder": 4},
     },
     "retried": {
         "select": lambda timeline: (timeline["status"] == "SUCCEEDED") & (timeline["attempts"] > 1),
-        "style": {"marker": "|", "color": "#000000", "s": 48.0},
+        "style": {"marker": "|", "color": "#000000", "s": 48.0, "zorder": 3},
+        # Where marks are shrunk to fit a crowded Gantt, retries (often thousands) are
+        # faint so the steps' colours and the failures show through.
+        "crowded": {"alpha": 0.25},
     },
 }
 # A figure-level legend to the right of every panel (constrained layout makes room).
@@ -120,20 +127,27 @@ def _elapsed(timeline: pd.DataFrame, column: str, size: float = 1.0) -> pd.Serie
 
 
 def _mark_problems(
-    axes: Axes, timeline: pd.DataFrame, x: Mapping[str, pd.Series], y: pd.Series
+    axes: Axes,
+    timeline: pd.DataFrame,
+    x: Mapping[str, pd.Series],
+    y: pd.Series,
+    scale: float = 1.0,
 ) -> None:
-    """Mark each kind of ``MARKS`` at (``x[kind]``, ``y``), one collection per kind."""
+    """Mark each kind of ``MARKS`` at (``x[kind]``, ``y``), one collection per kind, each
+    mark's area times ``scale`` (at least ``STYLE["min_mark_area"]``; below 1, a kind's
+    ``crowded`` style applies too); failures on top."""
     for name, mark in MARKS.items():
         shown = mark["select"](timeline) & x[name].notna() & y.notna()
         if shown.any():
+            style = {**mark["style"], **(mark.get("crowded", {}) if scale < 1.0 else {})}
+            style["s"] = max(style["s"] * scale, STYLE["min_mark_area"])
             axes.scatter(
                 x[name][shown],
                 y[shown],
-                **mark["style"],
-                linewidths=1,
+                **style,
+                linewidths=1 if scale == 1.0 else 0.5,
                 label=f"{name} ({int(shown.sum())})",
                 rasterized=True,
-                zorder=3,
             )
 
 
@@ -169,8 +183,13 @@ def gantt(timeline: pd.DataFrame) -> Figure:
                     rasterized=True,
                 )
             )
+    rows = int(index.nunique())
     _mark_problems(
-        axes, timeline, {"failed": times["stopped_at"], "retried": times["started_at"]}, index
+        axes,
+        timeline,
+        {"failed": times["stopped_at"], "retried": times["started_at"]},
+        index,
+        scale=min(1.0, STYLE["marks_full_size_rows"] / max(rows, 1)),
     )
     end = times["stopped_at"].max()
     axes.set_xlim(0, end if end > 0 else 1)
@@ -185,15 +204,22 @@ def draw_running(
     """Onto two axes: children finished per step over time (cumulative S-curves whose
     overlap is the N_TO_N fade) and the smoothed occupancy (the time-weighted mean of
     children running in each of ``STYLE["running_bins"]`` slices, one view at any scale).
-    ``span_s`` fixes the time unit (default: the timeline's span). The legend counts each
-    step's finished children out of its array size (``timeline.attrs``) where known."""
+    ``span_s`` fixes the time unit and the time axis, from 0 to ``span_s`` (default: the
+    timeline's span, the axis fitted to the data). The legend counts each
+    step's finished children out of its array size (``timeline.attrs``) where known, and
+    the finished axis reaches the largest array size from the start, so a live view keeps
+    its scale (and whole-number ticks) while the curves climb."""
     unit, size = time_unit(_span_s(timeline) if span_s is None else span_s)
+    sizes = timeline.attrs.get("array_size") or {}
+    started = bool(timeline["started_at"].notna().any())
     finished = finished_curve(timeline)
-    occupancy = mean_running(timeline, STYLE["running_bins"])
+    occupancy = mean_running(timeline, STYLE["running_bins"]) if len(timeline) else None
+    totals = [1]
     for order, step in enumerate(step_names(timeline), start=1):
         color = step_color(step, order)
         done = finished[finished["step"] == step]
-        total = (timeline.attrs.get("array_size") or {}).get(step, (timeline["step"] == step).sum())
+        total = int(sizes.get(step, (timeline["step"] == step).sum()))
+        totals.append(total)
         finished_axes.step(
             done["elapsed_s"] / size,
             done["finished"],
@@ -201,17 +227,23 @@ def draw_running(
             color=color,
             label=f"{step} ({int(done['finished'].iloc[-1]) if len(done) else 0}/{total})",
         )
-        rows = occupancy[occupancy["step"] == step]
-        occupancy_axes.plot(rows["elapsed_s"] / size, rows["running"], color=color)
-        occupancy_axes.fill_between(
-            rows["elapsed_s"] / size, rows["running"], color=color, alpha=STYLE["fill_alpha"]
+        if started and occupancy is not None:
+            rows = occupancy[occupancy["step"] == step]
+            occupancy_axes.plot(rows["elapsed_s"] / size, rows["running"], color=color)
+            occupancy_axes.fill_between(
+                rows["elapsed_s"] / size, rows["running"], color=color, alpha=STYLE["fill_alpha"]
+            )
+    if not started:
+        occupancy_axes.text(
+            0.5, 0.5, "no child has started yet", transform=occupancy_axes.transAxes, ha="center"
         )
     finished_axes.set_ylabel("children finished")
     occupancy_axes.set_ylabel("children running (mean per slice)")
+    finished_axes.set_ylim(0, max(totals) * 1.02)
+    occupancy_axes.set_ylim(0, max(1.0, occupancy_axes.get_ylim()[1]))
     for axes in (finished_axes, occupancy_axes):
         axes.set_xlabel(f"{ELAPSED} ({unit})")
-        axes.set_ylim(bottom=0)
-        axes.set_xlim(left=0)
+        axes.set_xlim(0, None if span_s is None else max(span_s / size, 1.0))
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(alpha=STYLE["grid_alpha"])
 

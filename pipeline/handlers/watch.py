@@ -34,11 +34,17 @@ from pipeline.storage import open_store
 MAX_FAILED_LISTED = 100
 
 
+def _failure_reason(job: Mapping[str, Any]) -> str:
+    """The container's reason when Batch gives one (it says more: ``OutOfMemoryError: ...``,
+    a worker's full disk), else the job's status reason."""
+    return job.get("container", {}).get("reason") or job.get("statusReason", "")
+
+
 def _failed_children(batch: Any, job: Mapping[str, Any]) -> list[dict[str, Any]]:
     if job["status"] != "FAILED":
         return []
     if "statusSummary" not in job.get("arrayProperties", {}):
-        return [{"index": 0, "reason": job.get("statusReason", "")}]
+        return [{"index": 0, "reason": _failure_reason(job)}]
     failed: list[dict[str, Any]] = []
     pages = batch.get_paginator("list_jobs").paginate(
         arrayJobId=job["jobId"], jobStatus="FAILED", PaginationConfig={"PageSize": 100}
@@ -48,7 +54,7 @@ def _failed_children(batch: Any, job: Mapping[str, Any]) -> list[dict[str, Any]]
             failed.append(
                 {
                     "index": child["arrayProperties"]["index"],
-                    "reason": child.get("statusReason", ""),
+                    "reason": _failure_reason(child),
                 }
             )
             if len(failed) == MAX_FAILED_LISTED:

@@ -7,10 +7,11 @@ their execution environments (:mod:`pipeline.local.awslambda.environments`, thei
 clients routed to the local backend) and Batch jobs submitted to the local engine, which
 runs in a thread of the same process.
 
-Two lock files: runners compete for ``runner.lock`` (one runner per home), and a live
+Three lock files: runners compete for ``runner.lock`` (one runner per home), a live
 runner holds a shared lock on ``runner.alive`` that anyone may test without getting in a
-starting runner's way (the runner waits for it, never gives up on it). A new runner first
-fails the executions a dead runner left RUNNING. A runner says in ``runner.log`` why it
+starting runner's way (the runner waits for it, never gives up on it), and callers that
+would start a runner take ``runner.spawn`` in turn (one spawn at a time per home). A new
+runner first fails the executions a dead runner left RUNNING. A runner says in ``runner.log`` why it
 starts and why it leaves; a runner that could not start fails the executions waiting for
 it with one sentence, so nothing waits forever for a runner that will never come.
 ``ensure_runner(home)`` starts one unless one is alive; ``serve(home, stop)`` is the
@@ -34,6 +35,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +54,7 @@ from pipeline.local.stepfunctions.executions import RUNNER_DIED, ExecutionRecord
 LOCK_FILE = "runner.lock"
 ALIVE_FILE = "runner.alive"
 LOG_FILE = "runner.log"
+SPAWN_LOCK_FILE = "runner.spawn"
 IDLE_EXIT_S = 30.0
 """How long an idle runner lingers before it exits (``N2N_RUNNER_IDLE_S`` overrides)."""
 POLL_S = 0.05
@@ -105,26 +108,29 @@ def ensure_runner(home: Path) -> None:
 
     The child is reaped by a daemon thread (no ``<defunct>`` runner under a notebook
     kernel). A runner that exits without ever serving while executions wait for one
-    fails them with the reason (see :func:`fail_waiting`)."""
+    fails them with the reason (see :func:`fail_waiting`). Callers that find no runner at
+    the same time (threads, processes) take ``runner.spawn`` in turn, so one of them spawns
+    and the others find its runner alive."""
     home = Path(home)
     if runner_alive(home):
         return
-    home.mkdir(parents=True, exist_ok=True)
-    log_path = home / LOG_FILE
-    with open(log_path, "ab") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.local.runner", "--home", str(home)],
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=log_file,
-            start_new_session=True,
-            close_fds=True,
-        )
-    started = threading.Event()
-    threading.Thread(
-        target=_reap, args=(home, process, started), name="n2n-runner-reaper", daemon=True
-    ).start()
-    started.wait(START_TIMEOUT_S)
+    with _lock(home / SPAWN_LOCK_FILE, fcntl.LOCK_EX):
+        if runner_alive(home):  # another caller spawned it while this one waited
+            return
+        with open(home / LOG_FILE, "ab") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "pipeline.local.runner", "--home", str(home)],
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=log_file,
+                start_new_session=True,
+                close_fds=True,
+            )
+        started = threading.Event()
+        threading.Thread(
+            target=_reap, args=(home, process, started), name="n2n-runner-reaper", daemon=True
+        ).start()
+        started.wait(START_TIMEOUT_S)
 
 
 def _reap(home: Path, process: subprocess.Popen, started: threading.Event) -> None:
@@ -299,6 +305,7 @@ class Runner:
         from pipeline.local.stepfunctions.asl import (
             ExecutionAborted,
             ExecutionFailed,
+            ExecutionTimedOut,
             Interpreter,
         )
         from pipeline.local.stepfunctions.integrations import Integrations
@@ -329,6 +336,9 @@ class Runner:
         )
         try:
             output = interpreter.run(execution_input)
+        except ExecutionTimedOut as timeout:  # its jobs go as on a stop (ExecutionAborted)
+            self.executions.terminate_jobs(arn, batch)
+            ending = {"status": "TIMED_OUT", "error": timeout.error, "cause": timeout.cause}
         except ExecutionFailed as failure:
             ending = {"status": "FAILED", "error": failure.error, "cause": failure.cause}
         except ExecutionAborted:
@@ -339,7 +349,11 @@ class Runner:
                 f"The local backend could not record the execution in {self.home} ({error}): "
                 "free space there, then rerun it."
             )
-            ending = {"status": "FAILED", "error": RUNNER_DIED, "cause": cause}
+            self._record_end(arn, "FAILED", error=RUNNER_DIED, cause=cause)
+            self._retry_while_refused(
+                f"terminate the jobs of {arn}", lambda: self.executions.terminate_jobs(arn, batch)
+            )
+            return
         except Exception as error:  # a bug must end the execution, never leave it RUNNING
             ending = {"status": "FAILED", "error": RUNNER_DIED, "cause": repr(error)}
         else:
@@ -347,16 +361,23 @@ class Runner:
         self._record_end(arn, **ending)
 
     def _record_end(self, arn: str, status: str, **details: str) -> None:
-        """Record how the execution ended, retrying while SQLite refuses the write (a full
-        disk): an execution whose thread is done never stays RUNNING under a live runner."""
+        """Record how the execution ended: an execution whose thread is done never stays
+        RUNNING under a live runner."""
+        self._retry_while_refused(
+            f"record the end of {arn}", lambda: self.executions.finish(arn, status, **details)
+        )
+
+    @staticmethod
+    def _retry_while_refused(what: str, write: Callable[[], object]) -> None:
+        """Run ``write``, retrying while SQLite refuses it (a full disk)."""
         delay = POLL_S
         while True:
             try:
-                self.executions.finish(arn, status, **details)
+                write()
                 return
             except sqlite3.OperationalError as error:
                 if delay == POLL_S:
-                    log(f"cannot record the end of {arn} ({error}): retrying until it can")
+                    log(f"cannot {what} ({error}): retrying until it can")
                 time.sleep(delay)
                 delay = min(delay * 2, RECORD_RETRY_MAX_S)
 

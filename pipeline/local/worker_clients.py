@@ -3,9 +3,8 @@
 A job's environment names :func:`environment_clients` in ``N2N_CLIENT_FACTORY`` (see
 :func:`worker_environment`), so the worker's ``pipeline.clients.client`` reaches the local
 backend with no local code path in the worker itself. The engine's worker processes fork
-from a server that imported this module; the S3 client and botocore's S3 model load in a
-worker on its first egress (procure and process never need them), so a cold runner's first
-child does not wait for them.
+from a server that imported this module and, with ``pipeline.local.batch.worker_preload``,
+the S3 client and botocore's S3 model egress needs, shared by every worker it forks.
 """
 
 from __future__ import annotations

@@ -213,11 +213,18 @@ def short_name(name: str, width: int = NAME_WIDTH) -> str:
 
 
 def executions_view(report: Report) -> pd.DataFrame:
-    """The executions table as shown: short names, no ARN (the CSV keeps both in full),
-    seconds and costs rounded to what they can tell."""
+    """The executions table as shown, one row per execution indexed by its short name: no
+    ARN (the CSV keeps names and ARNs in full), the start to the second (UTC), seconds and
+    costs rounded to what they can tell, and ``analysis_error`` only when a row has one."""
     shown = report.executions[SHOWN_COLUMNS].copy()
     shown["name"] = shown["name"].map(short_name)
-    return shown.round({"duration_s": 1, "makespan_s": 2, "n2n_gain": 3, "vcpu_s": 2})
+    shown["start"] = shown["start"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    shown = shown.rename(columns={"start": "start_utc"})
+    if (shown["analysis_error"] == "").all():
+        shown = shown.drop(columns="analysis_error")
+    return shown.set_index("name").round(
+        {"duration_s": 1, "makespan_s": 2, "n2n_gain": 3, "fargate_usd": 4, "vcpu_s": 2}
+    )
 
 
 def failures_summary(report: Report) -> str:

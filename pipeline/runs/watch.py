@@ -140,6 +140,15 @@ def watch_with_bars(
     return refresh.state
 
 
+def _live_span_s(timeline: pd.DataFrame, status: str) -> float | None:
+    """While the execution runs, the seconds from its first child's creation to now (the
+    live chart's time axis reaches the present); once it has ended, None (fit the data)."""
+    created = timeline["created_at"].min() if len(timeline) else pd.NaT
+    if status != "RUNNING" or pd.isna(created):
+        return None
+    return (pd.Timestamp.now(tz="UTC") - created).total_seconds()
+
+
 class RunningChart:
     """The running view of :func:`pipeline.analysis.plots.running` (children finished per
     step beside the smoothed occupancy), redrawn in place: shown once with a display id,
@@ -158,9 +167,8 @@ class RunningChart:
         for axes in self.axes:
             axes.clear()
         self.figure.legends.clear()
-        started = timeline.dropna(subset=["started_at"])
-        if len(started):
-            draw_running(*self.axes, timeline)
+        draw_running(*self.axes, timeline, span_s=_live_span_s(timeline, status))
+        if self.axes[0].get_legend_handles_labels()[0]:
             self.figure.legend(**FIGURE_LEGEND)
         self.figure.suptitle(f"{timeline.attrs.get('execution_name', '')}: {status}")
         if self._handle is None:

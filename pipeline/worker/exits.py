@@ -12,6 +12,7 @@ for its first egress.
 
 from __future__ import annotations
 
+import errno
 import functools
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -57,3 +58,14 @@ def aws_error_reason(error: BotoCoreError | ClientError) -> str:
         said = f"{code} ({message})" if message else code
         return f"AWS {operation} failed: {said}."
     return f"AWS call failed: {str(error).rstrip('.')}."
+
+
+def io_error_reason(error: OSError) -> str:
+    """One line saying which file operation failed; for a full disk, what to do about it."""
+    if error.errno == errno.ENOSPC:
+        where = f" holding {error.filename}" if error.filename else ""
+        return (
+            f"No space left on the disk{where}: free space there, then rerun the run's "
+            "missing children."
+        )
+    return f"I/O error: {error}"

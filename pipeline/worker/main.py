@@ -20,6 +20,7 @@ from pipeline.worker.exits import (
     FAILURE_EXIT_CODE,
     RETRYABLE_EXIT_CODE,
     aws_error_reason,
+    io_error_reason,
     is_transient,
 )
 from pipeline.worker.load import injected_failure
@@ -68,7 +69,7 @@ def _run_step(argv: Sequence[str], environ: Mapping[str, str], out: TextIO) -> i
         _emit(out, {"event": "n2n.error", **context, "reason": reason})
         return RETRYABLE_EXIT_CODE if transient else FAILURE_EXIT_CODE
     except OSError as error:
-        _emit(out, {"event": "n2n.error", **context, "reason": f"I/O error: {error}"})
+        _emit(out, {"event": "n2n.error", **context, "reason": io_error_reason(error)})
         return RETRYABLE_EXIT_CODE
     _emit(out, {"event": "n2n.step", **context, **asdict(report)})
     return 0

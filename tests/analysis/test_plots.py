@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
@@ -10,6 +11,7 @@ from pipeline.analysis.model import what_if
 from pipeline.analysis.plots import (
     FIGURES,
     capacity_figure,
+    draw_running,
     gantt,
     lag_ecdf,
     queue_vs_run,
@@ -53,6 +55,30 @@ def test_retried_children_are_marked() -> None:
     timeline = timelines.build(timelines.ONE_NODE)
     timeline.loc[1, "attempts"] = 2
     assert "retried (1)" in legend_texts(gantt(timeline))
+
+
+@pytest.mark.parametrize(
+    ("rows", "failed_area", "retried_area", "retried_alpha"),
+    [
+        # Up to 100 rows, marks at full size: x of 18 pt², | of 48 pt², opaque.
+        (10, 18.0, 48.0, None),
+        # 1,000 rows shrink them to a tenth: 1.8 pt² (held at the 4 pt² floor) and 4.8 pt²,
+        # and the retries turn faint so the colours and the failures show through.
+        (1000, 4.0, 4.8, 0.25),
+    ],
+)
+def test_gantt_marks_shrink_to_their_rows_when_crowded(
+    rows, failed_area, retried_area, retried_alpha
+) -> None:
+    timeline = timelines.build({"procure": [(0, 1)] * rows}, failed={("procure", 0)})
+    timeline.loc[1, "attempts"] = 2
+    axes = gantt(timeline).axes[0]
+    failed, retried = axes.collections[1:]
+    assert (failed.get_label(), retried.get_label()) == ("failed (1)", "retried (1)")
+    assert list(failed.get_sizes()) == pytest.approx([failed_area])
+    assert list(retried.get_sizes()) == pytest.approx([retried_area])
+    assert retried.get_alpha() == retried_alpha
+    assert failed.get_zorder() > retried.get_zorder()
 
 
 @pytest.mark.parametrize("draw", list(FIGURES.values()), ids=list(FIGURES))
@@ -164,3 +190,51 @@ def test_running_overlay_has_a_panel_per_step_and_a_named_line_per_run(tmp_path)
     assert [line.get_linestyle() for line in axes[0].get_lines()] == ["-", "--"]
     assert all(line.get_ydata()[-1] == 50 for axis in axes for line in axis.get_lines())
     figure.savefig(tmp_path / "overlay.png")
+
+
+def visible_ticks(axes) -> list[float]:
+    low, high = axes.get_ylim()
+    return [tick for tick in axes.get_yticks() if low <= tick <= high]
+
+
+def test_the_live_running_view_is_one_view_before_and_while_children_run() -> None:
+    sizes = {"array_size": dict.fromkeys(STEPS, 2)}
+    waiting = timelines.build({step: [None, None] for step in STEPS}, attrs=sizes)
+    figure = Figure()
+    finished, occupancy = figure.subplots(1, 2)
+    draw_running(finished, occupancy, waiting, span_s=2.0)
+    # Before any child starts: the same labels, every step in the legend at 0 of its array
+    # size, the finished axis already reaching 2, whole-number ticks, and one line saying why
+    # nothing runs.
+    assert [line.get_label() for line in finished.get_lines()] == [
+        "procure (0/2)",
+        "process (0/2)",
+        "egress (0/2)",
+    ]
+    assert (finished.get_ylabel(), occupancy.get_ylabel()) == (
+        "children finished",
+        "children running (mean per slice)",
+    )
+    assert visible_ticks(finished) == [0, 1, 2]
+    assert visible_ticks(occupancy) == [0, 1]
+    assert [text.get_text() for text in occupancy.texts] == ["no child has started yet"]
+    # The time axis given (2 s since the first child was created) rather than a
+    # millisecond axis fitted to no data.
+    assert finished.get_xlim() == (0.0, 2.0) and finished.get_xlabel().endswith("(s)")
+
+    # Mid-run, 4 s in: procure child 0 ran 0-1 s and child 1 started at 0 and still runs;
+    # process child 0 ran 1-4 s. Procure therefore runs 2 children in the first second and 1
+    # after it, up to now; process 0 then 1. In 80 slices of 0.05 s: 20 slices then 60.
+    live = timelines.build({"procure": [(0, 1), (0, 4)], "process": [(1, 4), None]}, attrs=sizes)
+    still_running = (live["step"] == "procure") & (live["array_index"] == 1)
+    live.loc[still_running, ["stopped_at", "status"]] = [pd.NaT, "RUNNING"]
+    figure = Figure()
+    finished, occupancy = figure.subplots(1, 2)
+    draw_running(finished, occupancy, live)
+    procure, process = (line.get_ydata() for line in occupancy.get_lines())
+    assert list(procure) == pytest.approx([2.0] * 20 + [1.0] * 60)
+    assert list(process) == pytest.approx([0.0] * 20 + [1.0] * 60)
+    assert [line.get_label() for line in finished.get_lines()] == [
+        "procure (1/2)",
+        "process (1/2)",
+    ]

@@ -121,6 +121,38 @@ def test_a_failed_child_is_listed_with_its_reason(batch, local_bucket):
     assert summary["failed_children"]["egress"][0]["reason"] == "Dependent Job failed"
 
 
+def test_a_failed_childs_container_reason_is_the_cause_it_quotes(batch, local_bucket):
+    """ListJobs gives a child's ``container.reason`` (``OutOfMemoryError: ...``, or a
+    worker's full disk on the local backend); it says more than the status reason."""
+    said = "OutOfMemoryError: Container killed due to memory usage"
+    expect_describe(
+        batch,
+        [
+            job("job-procure", "SUCCEEDED", {"SUCCEEDED": 4}, 4),
+            job("job-process", "FAILED", {"SUCCEEDED": 3, "FAILED": 1}, 4),
+            job("job-egress", "SUCCEEDED", {"SUCCEEDED": 4}, 4),
+        ],
+    )
+    batch.stubber.add_response(
+        "list_jobs",
+        {
+            "jobSummaryList": [
+                {
+                    "jobId": f"{JOBS['process']}:1",
+                    "jobName": "process-name",
+                    "status": "FAILED",
+                    "statusReason": "Essential container in task exited",
+                    "container": {"exitCode": 137, "reason": said},
+                    "arrayProperties": {"index": 1},
+                }
+            ]
+        },
+        {"arrayJobId": JOBS["process"], "jobStatus": "FAILED", "maxResults": 100},
+    )
+    result = watch(EVENT, batch, local_bucket.url)
+    assert result["cause"] == f"process failed 1 of 4 children. process child 1: {said}"
+
+
 def test_a_one_node_run_uses_the_plain_job_status(batch, local_bucket):
     expect_describe(
         batch,

@@ -107,3 +107,31 @@ def test_reads_see_an_execution_started_after_their_last_read(n2n_home):
     Executions(n2n_home).start(EXECUTION, MACHINE, "e1", "{}")
     assert executions.unclaimed() == [EXECUTION]
     assert not executions.db.connection().in_transaction
+
+
+def test_callers_that_find_no_runner_at_once_spawn_one(n2n_home, monkeypatch):
+    monkeypatch.setenv("N2N_RUNNER_IDLE_S", "0.05")
+    spawned = []
+    popen = subprocess.Popen
+
+    def counted(*args, **kwargs):
+        spawned.append(args)
+        return popen(*args, **kwargs)
+
+    monkeypatch.setattr(runner.subprocess, "Popen", counted)
+    callers = 8
+    together = threading.Barrier(callers)
+
+    def call() -> None:
+        together.wait(timeout=60)
+        runner.ensure_runner(n2n_home)
+
+    threads = [threading.Thread(target=call) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(spawned) == 1
+    pid = wait_for(lambda: runner.runner_pid(n2n_home), bool)
+    assert wait_for(lambda: process_state(pid), lambda state: state == "") == ""
+    assert "another runner holds" not in (n2n_home / "runner.log").read_text()

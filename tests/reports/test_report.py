@@ -262,5 +262,36 @@ def test_names_are_shortened_in_the_table_shown_and_the_arn_left_to_the_csv():
     assert len(short_name(name)) == 24 and short_name("b") == "b"
     quiet = dict.fromkeys(("procure", "process", "egress"), 0)
     shown = executions_view(_report({name: quiet, "b": quiet}))
-    assert list(shown["name"]) == ["2024-05-01-nigh…ong-name", "b"]
+    assert list(shown.index) == ["2024-05-01-nigh…ong-name", "b"]
     assert "execution_arn" not in shown.columns
+    # The start to the second in UTC; no column that is empty in every row.
+    assert list(shown["start_utc"]) == ["2024-05-01 06:00:00", "2024-05-02 06:00:00"]
+    assert "analysis_error" not in shown.columns
+
+
+def test_the_table_shown_keeps_analysis_error_when_a_row_has_one_and_rounds_costs():
+    quiet = dict.fromkeys(("procure", "process", "egress"), 0)
+    report = _report({"2024-05-01-nightly-run-with-a-long-name": quiet, "b": quiet})
+    report.executions.loc[1, ["analysis_error", "fargate_usd"]] = ["InvalidRunInput: bad", 0.123456]
+    shown = executions_view(report)
+    assert list(shown["analysis_error"]) == ["", "InvalidRunInput: bad"]
+    assert list(shown["fargate_usd"]) == [0.25, 0.1235]
+
+
+def test_the_headline_counts_a_run_that_could_not_be_analysed_but_not_its_metrics():
+    report = _report(
+        {
+            "2024-05-01-nightly-run-with-a-long-name": {"procure": 1, "process": 1, "egress": 1},
+            "b": {"procure": 2, "process": 2, "egress": 2},
+        }
+    )
+    broken = {"name": "c", "status": "FAILED", "start": pd.Timestamp("2024-05-03T06:00Z")}
+    broken["analysis_error"] = "InvalidRunInput: id_count must be at least 1"
+    executions = pd.concat([report.executions, pd.DataFrame([broken])], ignore_index=True)
+    report = Report("prod", executions, report.failures, None)
+    # Three runs, one succeeded; makespans 10 and 30 s (the third has none): p50 20 s; bills
+    # 0.25 + 0.5; vCPU-s 12.5 + 20; failed children 3 + 6.
+    assert headline(report) == (
+        "3 runs, 1 succeeded · p50 makespan 20.0 s · estimated Fargate cost 0.7500 USD "
+        "(32.5 vCPU-s used) · 9 failed children"
+    )

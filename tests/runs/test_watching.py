@@ -6,9 +6,12 @@ from __future__ import annotations
 import itertools
 import time
 
+import pandas as pd
+
 from pipeline.cli.main import main
 from pipeline.runs import step_progress
 from pipeline.runs.watch import RunningChart, follow, live_running_chart
+from tests.analysis import timelines
 
 WORK = {"id_count": 200, "ids_per_node": 10, "work": {"compute_ms_per_id": 10}}
 
@@ -62,3 +65,22 @@ def test_live_chart_redraws_one_figure(one_attempt_stack):
     legend = [text.get_text() for text in chart.figure.legends[0].get_texts()]
     assert legend == ["procure (20/20)", "process (20/20)", "egress (20/20)"]
     assert (timeline["status"] == "SUCCEEDED").all() and len(timeline) == 60
+
+
+def test_while_running_the_live_chart_reaches_the_present_and_at_the_end_fits_the_data():
+    # One child created 300 s ago that ran from 100 s to 160 s after: while the execution
+    # runs, the axis reaches now (at least 300 s, shown as 5 min); once it has ended it fits
+    # the data (160 s, in seconds).
+    now = pd.Timestamp.now(tz="UTC")
+    created = now - pd.Timedelta(seconds=300)
+    timeline = timelines.build({"procure": [(100, 160)]})
+    shift = created - timeline["created_at"].min()
+    for column in ("created_at", "started_at", "stopped_at"):
+        timeline[column] = timeline[column] + shift
+    chart = RunningChart(Display())
+    chart.draw(timeline, "RUNNING")
+    finished = chart.axes[0]
+    assert finished.get_xlabel().endswith("(min)") and finished.get_xlim()[1] >= 5.0
+    chart.draw(timeline, "SUCCEEDED")
+    assert finished.get_xlabel().endswith("(s)")
+    assert 160 <= finished.get_xlim()[1] < 300

@@ -1,5 +1,6 @@
 """The Batch worker: procure → process → egress on a temporary EFS folder."""
 
+import errno
 import io
 import json
 import os
@@ -194,6 +195,24 @@ def test_injected_failures_are_seeded_per_attempt(run):
     ]
     assert outcomes == predicted
     assert {0, RETRYABLE_EXIT_CODE} == set(outcomes)
+
+
+def test_a_full_disk_is_named_with_what_to_do_and_is_retryable(run, monkeypatch):
+    targets = []
+
+    def full(src, dst):
+        targets.append(dst)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), dst)
+
+    monkeypatch.setattr(os, "replace", full)
+    code, lines = run("procure", 0)
+    assert code == RETRYABLE_EXIT_CODE  # space may be freed before the next attempt
+    (line,) = lines
+    assert (line["event"], line["reason"]) == (
+        "n2n.error",
+        f"No space left on the disk holding {targets[0]}: free space there, then rerun the "
+        "run's missing children.",
+    )
 
 
 def test_a_missing_input_is_a_non_retryable_error(run):

@@ -38,6 +38,7 @@ from pipeline.local.batch.models import (
     JobSpec,
     Unit,
     host_terminated_reason,
+    worker_reason,
 )
 from pipeline.local.batch.pool import Attempt, AttemptPool, Outcome
 from pipeline.local.batch.retries import should_retry
@@ -370,6 +371,8 @@ class BatchEngine:
         container = dict(unit.container)
         if outcome.exit_code is not None:
             container["exitCode"] = outcome.exit_code
+        if outcome.exit_code and kill_reason is None and (said := worker_reason(outcome.lines)):
+            container["reason"] = said
         unit.container = container
         unit.attempts.append(
             {

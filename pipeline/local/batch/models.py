@@ -5,6 +5,7 @@ in-memory scheduling records of jobs and their runnable units."""
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +24,35 @@ KILLED_EXIT_CODE = 137
 """What a container killed with SIGKILL (terminate, timeout) exits with."""
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
+CONTAINER_REASON_MAX = 255
+"""The longest ``container.reason`` AWS Batch reports."""
+WORKER_ERROR_EVENT = "n2n.error"
 
 
 def host_terminated_reason(instance: str) -> str:
     """AWS's status reason for an attempt whose host went away (a Spot reclaim)."""
     return f"Host EC2 (instance {instance}) terminated."
+
+
+def worker_reason(lines: list[tuple[int, str]]) -> str | None:
+    """The reason a failed worker gave (its last ``n2n.error`` output line), as the
+    container's ``reason``.
+
+    AWS Batch fills ``container.reason`` only for what ECS saw (``OutOfMemoryError: ...``,
+    ``CannotPullContainerError: ...``) and leaves the application's own words in its log
+    stream; locally the worker's last error is put there too, so a run's cause names what
+    happened (a full disk under ``N2N_HOME``) instead of only "Essential container in task
+    exited"."""
+    for _, line in reversed(lines):
+        if WORKER_ERROR_EVENT not in line:
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("event") == WORKER_ERROR_EVENT:
+            return str(event.get("reason") or "")[:CONTAINER_REASON_MAX] or None
+    return None
 
 
 def child_id(job_id: str, index: int | None) -> str:

@@ -35,6 +35,7 @@ IN_PROCESS_ENTRY_POINTS: dict[str, str] = {"pipeline.worker": "pipeline.worker.m
 PRELOAD = [
     *(name.partition(":")[0] for name in IN_PROCESS_ENTRY_POINTS.values()),
     "pipeline.local.worker_clients",
+    "pipeline.local.batch.worker_preload",
 ]
 START_METHOD = "forkserver"
 """Worker processes fork from a clean server process, never from the threaded engine."""

@@ -321,3 +321,32 @@ def test_busy_until_every_job_ended(batch, n2n_home):
     with running_engine(n2n_home) as running:
         wait_done(batch, job_id)
         assert not running.busy()
+
+
+def test_a_workers_error_line_is_its_failed_containers_reason(batch, n2n_home):
+    """The worker's last ``n2n.error`` reason becomes ``container.reason`` of the failed
+    attempt (the stand-in for what ECS says of a stopped container); the status reason
+    stays AWS's own, and a child that said nothing has no container reason."""
+    said = "No space left on the disk holding /efs/x: free space there."
+    script = (
+        "import json, os, sys\n"
+        "if os.environ['AWS_BATCH_JOB_ARRAY_INDEX'] == '0':\n"
+        "    print(json.dumps({'event': 'n2n.error', 'reason': 'first'}))\n"
+        f"    print(json.dumps({{'event': 'n2n.error', 'reason': {said!r}}}))\n"
+        "sys.exit(75)"
+    )
+    register(batch, "full", shell(script))
+    job_id = submit(batch, "a", "full", size=2)
+    with running_engine(n2n_home):
+        wait_done(batch, job_id)
+    first, second = children(batch, job_id, 2)
+    assert first["container"]["reason"] == said
+    assert first["attempts"][0]["container"]["reason"] == said
+    assert first["statusReason"] == "Essential container in task exited"
+    assert "reason" not in second["container"]
+    (listed,) = [
+        job
+        for job in batch.list_jobs(arrayJobId=job_id, jobStatus="FAILED")["jobSummaryList"]
+        if job["arrayProperties"]["index"] == 0
+    ]
+    assert listed["container"] == {"exitCode": 75, "reason": said}

@@ -7,6 +7,7 @@ execution, calling an ``Integration`` for each Task and recording history events
 from pipeline.local.stepfunctions.asl.errors import (
     ExecutionAborted,
     ExecutionFailed,
+    ExecutionTimedOut,
     TaskFailed,
     UnsupportedDefinition,
 )
@@ -17,6 +18,7 @@ from pipeline.local.stepfunctions.asl.validate import validate_definition
 __all__ = [
     "ExecutionAborted",
     "ExecutionFailed",
+    "ExecutionTimedOut",
     "Integration",
     "Interpreter",
     "TaskFailed",

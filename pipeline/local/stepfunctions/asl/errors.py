@@ -49,6 +49,11 @@ class ExecutionFailed(Exception):
         self.cause = cause
 
 
+class ExecutionTimedOut(ExecutionFailed):
+    """Raised by ``Interpreter.run`` when the execution outlived the state machine's top-level
+    ``TimeoutSeconds`` (status ``TIMED_OUT``, error ``States.Timeout``)."""
+
+
 class ExecutionAborted(Exception):
     """Raised by ``Interpreter.run`` when a stop was requested; also unwinds running states."""
 

@@ -2,7 +2,8 @@
 
 Each state type has one handler (a registry by ``Type``); Task, Parallel and Map share the
 Retry/Catch logic. Waits and retry intervals are compressed by ``time_scale`` and capped
-by ``max_wait_s``; Task timeouts are real seconds (the work they wait for is real).
+by ``max_wait_s``; Task timeouts and the state machine's own ``TimeoutSeconds`` are real
+seconds (the work they wait for is real).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pipeline.local.stepfunctions.asl.cancellation import POLL_S, Cancellation
 from pipeline.local.stepfunctions.asl.errors import (
     ExecutionAborted,
     ExecutionFailed,
+    ExecutionTimedOut,
     RuntimeFailure,
     StatesError,
     error_matches,
@@ -118,16 +120,49 @@ class Interpreter:
         role = self.context.get("Execution", {}).get("RoleArn")
         started = history.data_details("input", execution_input)
         self.record("ExecutionStarted", {**started, **({"roleArn": role} if role else {})})
+        root = Cancellation(self._stop)
+        timed_out = threading.Event()
+        deadline = self._deadline(root, timed_out)
         try:
-            output = self._run_machine(self.definition, execution_input, Cancellation(self._stop))
+            output = self._run_machine(self.definition, execution_input, root)
         except ExecutionAborted:
+            if timed_out.is_set() and not self._stop.is_set():
+                cause = (
+                    "The execution ran longer than the state machine's TimeoutSeconds "
+                    f"({self.definition['TimeoutSeconds']} s)"
+                )
+                self.record("ExecutionTimedOut", {"error": errors.TIMEOUT, "cause": cause})
+                raise ExecutionTimedOut(errors.TIMEOUT, cause) from None
             self.record("ExecutionAborted", {})
             raise
         except StatesError as failure:
             self.record("ExecutionFailed", {"error": failure.error, "cause": failure.cause})
             raise ExecutionFailed(failure.error, failure.cause) from None
+        finally:
+            if deadline is not None:
+                deadline.cancel()
         self.record("ExecutionSucceeded", history.data_details("output", output))
         return output
+
+    def _deadline(self, root: Cancellation, timed_out: threading.Event) -> threading.Timer | None:
+        """A timer that cancels the whole execution once it has run the state machine's
+        top-level ``TimeoutSeconds``, counted from its start time as on AWS: "If it runs
+        longer than the specified time, the execution fails with a States.Timeout Error
+        name" (https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html).
+        Real seconds, as Task timeouts are: the work it waits for is real."""
+        if "TimeoutSeconds" not in self.definition:
+            return None
+        start = parse_timestamp(self.context.get("Execution", {}).get("StartTime")) or now()
+        age_s = (now() - start).total_seconds()
+
+        def expire() -> None:
+            timed_out.set()
+            root.cancel()
+
+        timer = threading.Timer(max(self.definition["TimeoutSeconds"] - age_s, 0), expire)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     # -- the loop ------------------------------------------------------------------------
 

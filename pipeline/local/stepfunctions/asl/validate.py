@@ -34,10 +34,8 @@ FIELDS: dict[str, set[str]] = {
     | {"Iterator", "ItemProcessor"},
 }
 _COMMON = {"Type", "Comment", "QueryLanguage"}
-# The top level may also have TimeoutSeconds: accepted, but not enforced locally: waits run
-# compressed (the interpreter's time_scale), so an execution's age in local seconds says
-# nothing about its age on AWS. The template's own deadline is kept all the same: its watch
-# Lambda, run in-process, stops a run that outlives RunTimeoutSeconds of real time.
+# The top level may also have TimeoutSeconds: the interpreter enforces it in real seconds,
+# as it does a Task's TimeoutSeconds.
 _MACHINE_FIELDS = {"StartAt", "States", "Comment", "Version", "QueryLanguage"}
 _RETRIER_FIELDS = {
     "ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds",

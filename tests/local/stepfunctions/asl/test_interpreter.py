@@ -12,6 +12,7 @@ from botocore.stub import Stubber
 from pipeline.local.stepfunctions.asl import (
     ExecutionAborted,
     ExecutionFailed,
+    ExecutionTimedOut,
     Interpreter,
     TaskFailed,
     details_key,
@@ -1041,3 +1042,67 @@ def test_details_key_follows_botocore():
     assert details_key("LambdaFunctionScheduled") == "lambdaFunctionScheduledEventDetails"
     with pytest.raises(KeyError):
         details_key("ParallelStateStarted")
+
+
+# A state machine's top-level TimeoutSeconds: "The maximum number of seconds an execution of
+# the state machine can run. If it runs longer than the specified time, the execution fails
+# with a States.Timeout Error name."
+# https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html
+# The execution's status is then TIMED_OUT, its last event ExecutionTimedOut, and no Catch
+# sees it: "catchers are available for Task, Parallel and Map states, but not for top-level
+# state machine execution failures"
+# (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+
+
+def started(seconds_ago: float) -> dict:
+    """The test context with an execution that started ``seconds_ago``."""
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds_ago)
+    return {**CONTEXT, "Execution": {**CONTEXT["Execution"], "StartTime": start.isoformat()}}
+
+
+def run_past_its_timeout(timeout_s: int, seconds_ago: float) -> tuple[Run, ExecutionTimedOut]:
+    """Run a machine whose Task (catching every error it can) works until released, started
+    ``seconds_ago`` with ``TimeoutSeconds`` ``timeout_s``; the run and how it timed out."""
+    release, finished = threading.Event(), []
+
+    def invoke(resource, params):
+        release.wait(WAIT_S)
+        finished.append(resource)
+        return params
+
+    work = {
+        "Type": "Task",
+        "Resource": LAMBDA_INVOKE,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+    }
+    definition = machine(("Work", work), ("Caught", {"Type": "Pass"}), TimeoutSeconds=timeout_s)
+    run = Run(definition, invoke, context=started(seconds_ago))
+    try:
+        with pytest.raises(ExecutionTimedOut) as caught:
+            run()
+        assert finished == []  # it timed out while its task still ran
+    finally:
+        release.set()
+    return run, caught.value
+
+
+def test_an_execution_that_outlives_its_timeout_seconds_times_out_uncaught():
+    run, timed_out = run_past_its_timeout(1, seconds_ago=0)
+    assert timed_out.error == "States.Timeout"
+    types = run.types()
+    assert types[-1] == "ExecutionTimedOut"
+    assert "PassStateEntered" not in types  # the Task's Catch did not see the timeout
+    assert not {"ExecutionFailed", "ExecutionAborted", "ExecutionSucceeded"} & set(types)
+    assert run.details("ExecutionTimedOut")[0]["error"] == "States.Timeout"
+
+
+def test_timeout_seconds_count_from_the_execution_start():
+    """Started 120 s ago with TimeoutSeconds 60: out of time before its first task ends."""
+    run, _ = run_past_its_timeout(60, seconds_ago=120)
+    assert run.types()[-1] == "ExecutionTimedOut"
+
+
+def test_an_execution_within_its_timeout_seconds_succeeds():
+    run = Run(machine(("P", {"Type": "Pass"}), TimeoutSeconds=60), context=started(0))
+    assert run({"k": 1}) == {"k": 1}
+    assert run.types()[-1] == "ExecutionSucceeded"
