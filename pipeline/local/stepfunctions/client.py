@@ -15,7 +15,10 @@ from pipeline.local.runner import ensure_runner
 from pipeline.local.stepfunctions.asl import UnsupportedDefinition
 from pipeline.local.stepfunctions.executions import ExecutionRecord, Executions
 
-NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+NAME = re.compile(r"""^[^\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$""")
+"""An execution name as StartExecution documents it: 1 to 80 characters, none of them
+whitespace, brackets, wildcards, the special characters " # % \\ ^ | ~ ` $ & , ; : / or
+control characters (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html)."""
 PAGE = 100
 HISTORY_PAGE = 1000
 

@@ -41,3 +41,26 @@ def test_describe_state_machine_of_an_unknown_arn_is_the_modeled_error(sfn):
 )
 def test_can_paginate_follows_the_service_model(sfn, operation, pageable):
     assert sfn.can_paginate(operation) is pageable
+
+
+@pytest.fixture
+def machine(sfn):
+    return sfn.create_state_machine(name="m", definition=json.dumps(DEFINITION), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+
+
+@pytest.mark.parametrize("name", ["fail-p0.5", "run.v1.2", "été-2026", "!@=+()'", "a" * 80])
+def test_an_execution_name_without_the_documented_characters_is_accepted(sfn, machine, name):
+    # API_StartExecution: refused are whitespace, < > { } [ ], ? *, " # % \ ^ | ~ ` $ & , ; : /
+    # and control characters; every character of these names is outside that list.
+    started = sfn.start_execution(stateMachineArn=machine, name=name)
+    assert started["executionArn"].endswith(f":{name}")
+
+
+@pytest.mark.parametrize(
+    "name", ["a b", "a\tb", "a/b", "a:b", "x*", "x?", "[x]", "{x}", "<x>", "a#b", "a\x07", "a" * 81]
+)
+def test_an_execution_name_with_a_documented_character_is_invalid(sfn, machine, name):
+    with pytest.raises(sfn.exceptions.InvalidName):
+        sfn.start_execution(stateMachineArn=machine, name=name)
