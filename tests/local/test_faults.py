@@ -40,7 +40,28 @@ def ended(stack: LocalStack, arn: str, timeout_s: float = 120) -> dict:
     )
 
 
+def jobs_settled(stack: LocalStack, arn: str, timeout_s: float = 120) -> None:
+    """Wait until every Batch job of the run has ended. An execution that failed asks Batch
+    to terminate its running jobs and does not wait for them (on AWS the same: termination
+    is asynchronous), so children may still write results for a moment after FAILED."""
+    jobs = list(run_state(stack.conn, arn).jobs.values())
+    ended_states = {"SUCCEEDED", "FAILED"}
+
+    def unsettled() -> list[tuple[str, str, int]]:
+        """(job, status, children not yet ended) of every job that has not ended."""
+        found = []
+        for job in stack.conn.batch.describe_jobs(jobs=jobs)["jobs"]:
+            summary = job.get("arrayProperties", {}).get("statusSummary", {})
+            live = sum(count for status, count in summary.items() if status not in ended_states)
+            if job["status"] not in ended_states or live:
+                found.append((job["jobName"], job["status"], live))
+        return found
+
+    wait_for(unsettled, lambda found: not found, timeout_s=timeout_s)
+
+
 def assert_rerun_recovers_exactly_what_is_missing(stack: LocalStack, arn: str) -> None:
+    jobs_settled(stack, arn)
     workflow_id = run_state(stack.conn, arn).workflow_id
     missing = missing_indices(stack.conn, stack.bucket, workflow_id, NODES)
     assert missing, "the fault must have cost some results"
@@ -141,6 +162,7 @@ def test_a_full_disk_fails_the_run_in_one_sentence_and_rerun_recovers(small_disk
         described = ended(stack, arn)
         assert described["status"] == "FAILED"
         assert described["cause"] == full_disk_cause(stack, described)
+        jobs_settled(stack, arn)
         workflow_id = run_state(stack.conn, arn).workflow_id
         missing = missing_indices(stack.conn, stack.bucket, workflow_id, 100)
         plan, rerun = rerun_missing(stack.conn, arn)
