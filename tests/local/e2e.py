@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -106,8 +107,10 @@ def busy_worker(home: Path, timeout_s: float = 30) -> int:
 def stop_runner(home: Path) -> None:
     """Kill the home's runner (and so its pool) if one is alive."""
     if runner_alive(home):
-        pid = runner_pid(home)
-        for worker in worker_pids(home):
-            os.kill(worker, signal.SIGKILL)
-        os.kill(pid, signal.SIGKILL)
+        # A runner whose idle time is near 0 may leave on its own meanwhile: a process
+        # already gone is what this wants.
+        for process in [*worker_pids(home), runner_pid(home)]:
+            if process is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process, signal.SIGKILL)
         wait_until(lambda: not runner_alive(home), deadline=10, describe=lambda: runner_pid(home))
