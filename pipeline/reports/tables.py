@@ -20,10 +20,10 @@ COMPARE_COLUMNS = [
     "measured_gain",
 ]
 DECIMALS = {"s": 2, "error": 3, "gain": 3}
+"""Digits shown: seconds to 10 ms, relative errors and gains to 0.1 %."""
 STEP_DECIMALS = {"fargate_usd": 5}
 """Digits of the per-step table: a step's Fargate bill to 0.00001 USD, everything else
 (seconds, fractions, vCPU-seconds) to three decimals."""
-"""Digits shown: seconds to 10 ms, relative errors and gains to 0.1 %."""
 RUN_LEVELS = ["dependency", "skew"]
 """The key of a run in ``05_compare``: (dependency, skew)."""
 
