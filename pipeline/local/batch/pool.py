@@ -246,7 +246,8 @@ def start_forkserver() -> None:
 
 class AttemptPool:
     """Starts attempts: in a reusable worker process when the command allows, else as a
-    subprocess. Worker processes are started on demand and replaced when they die."""
+    subprocess. Worker processes are started ahead of need (:meth:`grow`) or on demand, and
+    replaced when they die."""
 
     def __init__(self) -> None:
         self._context = _preloading_context()
