@@ -36,12 +36,16 @@ Calibration (:func:`calibrate`) measures, from the run's timeline alone:
   backlogged: taking every started child of every step in start order, a child that was
   already startable when the child before it started was held by the dispatcher, not by a
   slot or a dependency; the gap is the mean spacing of those starts (one over the dispatch
-  rate while backlogged), zero when the run never had a backlog. A child's dispatch is
-  then the later of its startable moment and the previous dispatch plus the gap (never
-  after its start), and its latency is measured from there. A run that never backlogged
-  (one slot per step and one step at a time: a BARRIER run on one slot) shows no rate, and
-  its replay on more slots assumes none. With children that do almost no work the rate,
-  not the slots, bounds the makespan (locally a few hundred children a second);
+  rate while backlogged), zero when the run never had a backlog. A child that became
+  startable at the very moment the child started before it stopped is not a backlog: that
+  child held it (its slot or its dependency) for a run too short for the clock to see
+  (Batch times are whole milliseconds), and the spacing is its handoff latency. A child's
+  dispatch is then the later of its startable moment and the previous dispatch plus the
+  gap (never after its start), and its latency is measured from there. A run that never
+  backlogged (one slot per step and one step at a time: a BARRIER run on one slot) shows
+  no rate, and its replay on more slots assumes none. With children that do almost no
+  work the rate, not the slots, bounds the makespan (locally a few hundred children a
+  second);
 - **the delay before the first start**: the run's first ``started_at`` minus its first
   ``created_at`` (AWS: the compute environment scaling up; locally: the runner and its
   worker pool starting);
@@ -349,7 +353,7 @@ def calibrate(timeline: pd.DataFrame, slots: Mapping[str, int] | None = None) ->
     first_start = 0.0 if np.isnan(first_start) else float(first_start)
     peaks = peak_running(timeline)
     chosen = {step: int(slots[step]) if slots else max(peaks[step], 1) for step in steps}
-    run_s, startable_s, start_s, created_s = {}, {}, {}, {}
+    run_s, startable_s, start_s, stop_s, created_s = {}, {}, {}, {}, {}
     previous_stop = None
     for step in steps:
         rows = timeline[timeline["step"] == step]
@@ -375,8 +379,9 @@ def calibrate(timeline: pd.DataFrame, slots: Mapping[str, int] | None = None) ->
         )
         run_s[step] = np.nan_to_num(stop - start)
         start_s[step] = start
+        stop_s[step] = stop
         previous_stop = stop
-    gap, latency_s, warmup_s = _dispatch(start_s, startable_s)
+    gap, latency_s, warmup_s = _dispatch(start_s, startable_s, stop_s)
     return Calibration(
         steps,
         dependency,
@@ -392,16 +397,21 @@ def calibrate(timeline: pd.DataFrame, slots: Mapping[str, int] | None = None) ->
 
 
 def _dispatch(
-    start_s: Mapping[str, np.ndarray], startable_s: Mapping[str, np.ndarray]
+    start_s: Mapping[str, np.ndarray],
+    startable_s: Mapping[str, np.ndarray],
+    stop_s: Mapping[str, np.ndarray],
 ) -> tuple[float, dict[str, np.ndarray], dict[str, float]]:
     """The dispatch gap, then each child's dispatch latency and each step's warm-up (the
-    latency of its first start), from every step's measured starts and startable moments.
+    latency of its first start), from every step's measured starts, startable moments and
+    stops.
 
     Children are taken in the order they started (all steps together). The gap is the
     mean spacing between successive starts where the later child was already startable
     when the earlier one started (a backlog: neither a slot nor a dependency held it, the
     dispatcher did), i.e. one over the dispatch rate while backlogged; zero when the run
-    never had a backlog. Then, in the order children became startable (first come, first
+    never had a backlog. A later child that became startable exactly when the earlier one
+    stopped was held by it (a run shorter than the clock's millisecond), not by the
+    dispatcher. Then, in the order children became startable (first come, first
     served, as the replay dispatches them), a child's dispatch is the later of its
     startable moment and the dispatch before it plus the gap (never after its own start),
     and its latency is its start minus its dispatch.
@@ -410,8 +420,10 @@ def _dispatch(
     startable = np.concatenate(list(startable_s.values()))
     order = np.argsort(start, kind="stable")
     order = order[~np.isnan(start[order])]
+    stop = np.concatenate(list(stop_s.values()))
     previous = np.r_[-np.inf, start[order][:-1]]
-    spacing = (start[order] - previous)[startable[order] <= previous]
+    held = startable[order] == np.r_[np.nan, stop[order][:-1]]
+    spacing = (start[order] - previous)[(startable[order] <= previous) & ~held]
     gap = float(spacing.mean()) if spacing.size else 0.0
     latency = np.full(start.size, np.nan)
     dispatched = -np.inf

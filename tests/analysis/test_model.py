@@ -112,6 +112,23 @@ def test_the_dispatch_rate_measured_in_a_backlog_bounds_the_run_at_any_slots() -
     assert calibration.predict(slots={"a": 1}).makespan_s == 8
 
 
+def test_a_child_startable_when_the_child_before_it_stopped_is_no_backlog() -> None:
+    # One slot, four children too short for the clock (start = stop: 0, 1, 2, 3). Each was
+    # startable when the one before stopped, which is also when that one started: the slot
+    # held it, so there is no backlog and no gap; each waited 1 in the handoff (latency 1,
+    # the first start is the warm-up, 0). At 2 slots: a0 0-0; a1 dispatched 0, starts 1; a2
+    # takes a0's slot at 0, starts 1; a3 takes a freed slot at 1, starts 2: makespan 2. A
+    # gap of 1 (each spacing taken for a backlog) would keep it at 3 on any slots.
+    measured = timelines.build({"a": [(0, 0), (1, 1), (2, 2), (3, 3)]})
+    calibration = calibrate(measured)
+    assert calibration.slots == {"a": 1}
+    assert calibration.dispatch_gap_s == 0.0
+    assert calibration.warmup_s == {"a": 0.0}
+    assert calibration.latency_s["a"][1:].tolist() == [1.0, 1.0, 1.0]
+    assert calibration.predict().makespan_s == 3
+    assert calibration.predict(slots={"a": 2}).makespan_s == 2
+
+
 def test_a_child_holds_its_slot_through_its_dispatch_latency() -> None:
     # One slot, latency 2, run 1: a0 dispatched 0 runs 2-3; a1 dispatched 3 runs 5-6.
     schedule = replay({"a": [1, 1]}, {"a": 1}, latency_s={"a": [2, 2]})
