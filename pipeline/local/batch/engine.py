@@ -127,6 +127,8 @@ class BatchEngine:
                     next_flush = now + FLUSH_S
                 deadline = self._deadlines[0][0] if self._deadlines else next_poll
                 timeout = max(0.0, min(next_poll, next_flush, deadline) - time.monotonic())
+                if timeout and self._pool.grow(self._capacity.most_running()):
+                    timeout = 0.0
                 for key, _ in self._selector.select(timeout):
                     if key.data is None:
                         self._doorbell.clear()

@@ -259,6 +259,15 @@ class AttemptPool:
         are still on their way instead of after the first child was due to start."""
         start_forkserver()
 
+    def grow(self, target: int) -> bool:
+        """Start one idle worker process if the pool has fewer than ``target``; whether it
+        did. A worker process's first task otherwise waits for the process to boot (tens of
+        milliseconds), which a run's first children would pay one by one."""
+        if len(self._idle) + len(self._busy) >= target:
+            return False
+        self._idle.append(_Worker(self._context))
+        return True
+
     def start(self, command: Sequence[str], environment: dict[str, str]) -> Attempt:
         """Start one attempt of ``command`` with ``environment`` (added to this process's)."""
         key = tuple(command)

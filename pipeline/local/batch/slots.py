@@ -105,6 +105,10 @@ class Slots:
             ]
         self._order = sorted(self.queues.values(), key=lambda q: -q.priority)
 
+    def most_running(self) -> int:
+        """The most units the enabled compute environments can run at once."""
+        return sum(e.max_workers for e in self.environments.values() if e.enabled)
+
     def queue(self, name: str) -> JobQueue:
         """The queue named ``name`` (a placeholder until it is registered)."""
         if name not in self.queues:
