@@ -8,10 +8,12 @@
    first child started (after the first job was created), peak RSS and PSS and CPU
    seconds of the runner's process tree, and engine efficiency = Σ child run time ÷
    (worker slots x makespan).
-2. Times the floor in the same minutes: the same three steps' file work for the same indices
-   on a bare process pool (one process per core) with no orchestration; prints wall ÷ floor
-   and CPU ÷ floor CPU (the CPU ratio is the figure to compare on a machine other work is
-   loading).
+2. Times the floor in the same minutes: the same work with no orchestration, i.e. prepare's
+   layout of the ids (the run's wall time includes its prepare Lambda) plus the three steps'
+   file work for the same indices on a bare process pool (one process per core); prints
+   wall ÷ floor, makespan ÷ the steps' floor (the engine's share alone) and CPU ÷ floor CPU
+   (the CPU ratio is the figure to compare on a machine other work is loading). Per step,
+   how busy its slots were between its first start and its last stop.
 3. Unless ``--quick``: runs 1,000 indices with skew 1.0 and CPU work under N_TO_N and under
    BARRIER and prints both makespans.
 """
@@ -139,13 +141,16 @@ def children(conn, job_id: str) -> list[dict]:
 
 
 def timed_run(conn, stack: str, run_input: dict) -> tuple[float, list[dict], str]:
-    """Run once; return wall seconds, every child summary and the final status."""
+    """Run once; return wall seconds, every child summary (with its ``step``) and the final
+    status."""
     spec = parse_run_input(run_input)
     started = time.perf_counter()
     arn = start_run(conn, stack, spec)
     state = wait_for_run(conn, arn, poll_s=0.2)
     wall = time.perf_counter() - started
-    found = [child for job in state.jobs.values() for child in children(conn, job)]
+    found = [
+        {**child, "step": step} for step, job in state.jobs.items() for child in children(conn, job)
+    ]
     return wall, found, state.status
 
 
@@ -179,14 +184,18 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def floor_s(ids: int, ids_per_node: int, workers: int) -> tuple[float, float]:
-    """Wall and CPU seconds of the same three steps' file work on a bare process pool."""
+def floor_s(ids: int, ids_per_node: int, workers: int) -> tuple[float, float, float]:
+    """Seconds of the same work without orchestration: wall of prepare's layout of the ids
+    (as the run's prepare Lambda does it), wall of the three steps' file work on a bare
+    process pool, and the CPU seconds of both."""
     with tempfile.TemporaryDirectory(prefix="n2n-floor-") as root:
         efs = Path(root) / "efs"
         local_client("s3", Path(root)).create_bucket(Bucket="floor")
+        started, cpu_before = time.perf_counter(), time.process_time()
         prepared = prepare(
             {"input": {"id_count": ids, "ids_per_node": ids_per_node}}, {"EFS_MOUNT": str(efs)}
         )
+        prepare_s, prepare_cpu = time.perf_counter() - started, time.process_time() - cpu_before
         tasks = [
             (str(efs), root, prepared["workflow_id"], index)
             for index in range(prepared["array_size"])
@@ -195,7 +204,25 @@ def floor_s(ids: int, ids_per_node: int, workers: int) -> tuple[float, float]:
         started = time.perf_counter()
         with ProcessPoolExecutor(workers) as pool:
             list(pool.map(_floor_index, tasks, chunksize=16))
-        return time.perf_counter() - started, children_cpu_s() - cpu_before
+        steps_s = time.perf_counter() - started
+        return prepare_s, steps_s, prepare_cpu + children_cpu_s() - cpu_before
+
+
+def step_occupancy(found: list[dict], slots_per_step: int) -> dict[str, tuple[float, float]]:
+    """Per step: its window (first start to last stop, seconds) and how busy its slots
+    were in it (Σ run ÷ (slots x window))."""
+    by_step: dict[str, list[dict]] = {}
+    for child in found:
+        by_step.setdefault(child["step"], []).append(child)
+    occupancy = {}
+    for step in STEPS:
+        runs = by_step.get(step, [])
+        if not runs:
+            continue
+        window = (max(c["stoppedAt"] for c in runs) - min(c["startedAt"] for c in runs)) / 1000
+        busy = sum(c["stoppedAt"] - c["startedAt"] for c in runs) / 1000
+        occupancy[step] = (window, busy / (slots_per_step * window) if window else 0.0)
+    return occupancy
 
 
 def load_average() -> str:
@@ -235,9 +262,18 @@ def main() -> int:
         )
         print(f"  CPU (runner tree) {usage.cpu_s:.1f} s")
         print(f"  makespan {span:.1f} s, efficiency {busy / (slots * span):.2f} ({slots} slots)")
-        floor, floor_cpu = floor_s(ids, args.ids_per_node, cores)
-        print(f"floor: {floor:.1f} s, CPU {floor_cpu:.1f} s on a bare pool of {cores}")
-        print(f"  wall / floor {wall / floor:.2f}; CPU / floor CPU {usage.cpu_s / floor_cpu:.2f}")
+        for step, (window, occupied) in step_occupancy(found, workers).items():
+            print(f"  {step}: slots busy {occupied:.2f} of its {window:.1f} s window")
+        prepare_s, steps_s, floor_cpu = floor_s(ids, args.ids_per_node, cores)
+        floor = prepare_s + steps_s
+        print(
+            f"floor: {floor:.1f} s = prepare {prepare_s:.1f} s + steps {steps_s:.1f} s"
+            f" on a bare pool of {cores}; CPU {floor_cpu:.1f} s"
+        )
+        print(
+            f"  wall / floor {wall / floor:.2f}; makespan / steps floor {span / steps_s:.2f};"
+            f" CPU / floor CPU {usage.cpu_s / floor_cpu:.2f}"
+        )
         if not args.quick:
             skewed = {"skew": 1.0, "compute_ms_per_id": 1.0}
             for dependency in ("N_TO_N", "BARRIER"):
