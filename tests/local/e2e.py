@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 from pipeline.connect import connect
 from pipeline.deploy.local import LocalDeployer
 from pipeline.local.batch.pool import WORKER_NICENESS
+from pipeline.local.batch.schema import open_batch_db
 from pipeline.local.runner import runner_alive, runner_pid
 from pipeline.runs import RunState, start_run, wait_for_run
 from pipeline.spec import parse_run_input
@@ -85,7 +87,7 @@ def worker_pids(home: Path) -> list[int]:
     return [worker for server in child_pids(runner) for worker in child_pids(server)]
 
 
-def _busy_worker(pid: int) -> bool:
+def _on_cpu(pid: int) -> bool:
     try:
         fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -93,11 +95,21 @@ def _busy_worker(pid: int) -> bool:
     return fields[0] == "R" and int(fields[16]) == WORKER_NICENESS
 
 
+def running_instances(home: Path) -> set[int]:
+    """The worker processes that the Batch tables show running a child (the pid in the
+    child's ``containerInstanceArn``, ``.../local-PID``)."""
+    with contextlib.closing(open_batch_db(home)) as db:
+        rows = db.execute("SELECT container FROM children WHERE status = 'RUNNING'").fetchall()
+    instances = (json.loads(row[0] or "{}").get("containerInstanceArn", "") for row in rows)
+    return {int(arn.rpartition("/local-")[2]) for arn in instances if "/local-" in arn}
+
+
 def busy_worker(home: Path, timeout_s: float = 30) -> int:
-    """A Batch worker process that is running a child right now (its CPU state is R; its
-    niceness tells it from a Lambda environment, forked from the same server)."""
+    """A Batch worker process that is running a child right now: one the Batch tables show
+    running a child, on the CPU (state R) with a worker's niceness (a worker process that
+    is still booting, or idle, is neither)."""
     busy = wait_until(
-        lambda: [pid for pid in worker_pids(home) if _busy_worker(pid)],
+        lambda: [pid for pid in running_instances(home) if _on_cpu(pid)],
         deadline=timeout_s,
         describe=lambda: f"no busy worker among {worker_pids(home)}",
     )
