@@ -3,7 +3,9 @@ subprocess for any other command.
 
 A command ``python -m MODULE ARGS`` whose MODULE is in :data:`IN_PROCESS_ENTRY_POINTS`
 runs inside a worker process that imported the entry point once and loops over tasks
-received over a pipe; its output lines come back with the exit code. Worker processes
+received over a pipe; its output lines come back with the exit code. A task may be queued
+behind the one a worker process runs (:meth:`AttemptPool.queue_after`): it starts when that
+one ends, and the result of that one says whether it did. Worker processes
 come from multiprocessing's forkserver (safe in the threaded runner); like any
 forkserver child they import the caller's ``__main__``, so a script that runs the engine
 in-process needs the usual ``if __name__ == "__main__":`` guard. Every execution is
@@ -13,8 +15,11 @@ waitable (``fileno``) so the engine multiplexes them with
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import importlib
 import io
+import itertools
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -65,6 +70,8 @@ class Attempt(Protocol):
 
     instance: str
     started_at: int
+    successor: Attempt | None
+    """After ``collect``: the attempt queued behind this one that started in its place."""
 
     def fileno(self) -> int:
         """A descriptor that becomes readable when ``collect`` has something to do."""
@@ -120,19 +127,64 @@ def _entry(name: str, cache: dict[str, Any]) -> Any:
     return cache[name]
 
 
+class _Tasks:
+    """A worker process's side of the pipe: the tasks sent to it, in order, less those
+    withdrawn before they started and those queued behind a task whose result already
+    said nothing follows it (the engine counts them as never started)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.queued: collections.deque[tuple[int, str, list[str], dict[str, str]]] = (
+            collections.deque()
+        )
+        self.withdrawn: set[int] = set()
+        self.running: int | None = None
+        """The task running, or whose result is being written: tasks may queue behind it
+        (or behind one still queued)."""
+
+    def read(self, wait: bool) -> None:
+        """Take every message already sent (and, with ``wait``, block for one first)."""
+        while (wait and not self.queued) or self.connection.poll():
+            kind, task_id, *task = self.connection.recv()
+            if kind == "withdraw":
+                self.withdrawn.add(task_id)
+                continue
+            after, *task = task
+            if after is None or after == self.running or any(q[0] == after for q in self.queued):
+                self.queued.append((task_id, *task))
+
+    def next(self) -> tuple[int, str, list[str], dict[str, str]] | None:
+        """The next task to run (None if none was sent); it becomes the running one."""
+        self.running = None
+        while self.queued:
+            task = self.queued.popleft()
+            if task[0] not in self.withdrawn:
+                self.running = task[0]
+                return task
+            self.withdrawn.discard(task[0])
+        return None
+
+
 def _serve(connection: Connection) -> None:
-    """A worker process's body: run tasks from the connection until it closes."""
+    """A worker process's body: run tasks from the connection until it closes. A task sent
+    while another runs waits behind it and starts the moment it ends; each result names
+    the task that started next (None if none), so the engine knows what runs."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(WORKER_NICENESS)
     base = dict(os.environ)
     entries: dict[str, Any] = {}
     for name in IN_PROCESS_ENTRY_POINTS.values():
         _entry(name, entries)
+    tasks = _Tasks(connection)
+    task = None
     while True:
         try:
-            entry, argv, environment = connection.recv()
+            while task is None:
+                tasks.read(wait=True)
+                task = tasks.next()
         except (EOFError, OSError):
             return
+        task_id, entry, argv, environment = task
         sink = _LineSink()
         started = _ms()
         with redirect_stdout(sink), redirect_stderr(sink):
@@ -143,7 +195,14 @@ def _serve(connection: Connection) -> None:
             except BaseException:
                 traceback.print_exc(file=sink)
                 code = 1
-        connection.send((int(code or 0), started, _ms(), sink.close_lines()))
+        stopped = _ms()
+        try:
+            tasks.read(wait=False)
+        except (EOFError, OSError):
+            return
+        task = tasks.next()
+        following = task[0] if task else None
+        connection.send((task_id, int(code or 0), started, stopped, sink.close_lines(), following))
 
 
 class _Worker:
@@ -155,6 +214,7 @@ class _Worker:
         self.process.start()
         theirs.close()
         self.instance = f"local-{self.process.pid}"
+        self.queued: _InProcessAttempt | None = None
 
     def kill(self) -> None:
         self.process.kill()
@@ -163,25 +223,38 @@ class _Worker:
 
 
 class _InProcessAttempt:
-    """An attempt running inside a worker process."""
+    """An attempt inside a worker process: running, or queued behind the one running there
+    (it starts when that one ends, without waiting for the engine)."""
 
-    def __init__(self, pool: AttemptPool, worker: _Worker) -> None:
+    def __init__(self, pool: AttemptPool, worker: _Worker, task_id: int) -> None:
         self.pool = pool
         self.worker = worker
+        self.task_id = task_id
         self.instance = worker.instance
         self.started_at = _ms()
+        self.successor: _InProcessAttempt | None = None
 
     def fileno(self) -> int:
         return self.worker.connection.fileno()
 
     def collect(self) -> Outcome | None:
         try:
-            code, started, stopped, lines = self.worker.connection.recv()
+            _, code, started, stopped, lines, following = self.worker.connection.recv()
         except (EOFError, OSError):
             self.pool.discard(self.worker)
             return Outcome(None, self.started_at, _ms(), host_lost=True)
-        self.pool.release(self.worker)
+        queued, self.worker.queued = self.worker.queued, None
+        if queued is not None and following == queued.task_id:
+            queued.started_at = stopped
+            self.successor = queued
+        else:
+            self.pool.release(self.worker)
         return Outcome(code, started, stopped, lines)
+
+    def withdraw(self) -> None:
+        """Ask the worker process not to start this queued attempt (it may have already)."""
+        with contextlib.suppress(OSError):
+            self.worker.connection.send(("withdraw", self.task_id))
 
     def kill(self) -> None:
         self.pool.discard(self.worker)
@@ -201,6 +274,7 @@ class _SubprocessAttempt:
             start_new_session=True,
         )
         self.instance = f"local-{self.process.pid}"
+        self.successor = None
         self._buffer = b""
         self._lines: list[tuple[int, str]] = []
 
@@ -254,6 +328,7 @@ class AttemptPool:
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._entries: dict[tuple[str, ...], tuple[str, list[str]] | None] = {}
+        self._task_ids = itertools.count()
 
     def warm(self) -> None:
         """Start the forkserver now, so it imports the entry points while the first jobs
@@ -271,21 +346,52 @@ class AttemptPool:
 
     def start(self, command: Sequence[str], environment: dict[str, str]) -> Attempt:
         """Start one attempt of ``command`` with ``environment`` (added to this process's)."""
-        key = tuple(command)
-        if key not in self._entries:
-            self._entries[key] = in_process_entry(command)
-        entry = self._entries[key]
+        entry = self._entry(command)
         if entry is None:
             return _SubprocessAttempt(command, environment)
         while True:
             worker = self._idle.pop() if self._idle else _Worker(self._context)
             try:
-                worker.connection.send((entry[0], entry[1], environment))
+                attempt = self._send(worker, entry, environment)
             except OSError:
                 worker.kill()
                 continue
             self._busy.add(worker)
-            return _InProcessAttempt(self, worker)
+            return attempt
+
+    def queue_after(
+        self, running: Attempt, command: Sequence[str], environment: dict[str, str]
+    ) -> Attempt | None:
+        """Queue an attempt of ``command`` on the worker process that runs ``running``, to
+        start the moment ``running`` ends (its ``successor`` once collected); None when
+        that cannot be (a subprocess, a worker process that already has one queued or is
+        gone)."""
+        entry = self._entry(command)
+        worker = getattr(running, "worker", None)
+        if entry is None or worker is None or worker.queued is not None:
+            return None
+        try:
+            worker.queued = self._send(worker, entry, environment, after=running.task_id)
+        except OSError:
+            return None
+        return worker.queued
+
+    def _send(
+        self,
+        worker: _Worker,
+        entry: tuple[str, list[str]],
+        environment: dict[str, str],
+        after: int | None = None,
+    ) -> _InProcessAttempt:
+        task_id = next(self._task_ids)
+        worker.connection.send(("run", task_id, after, entry[0], entry[1], environment))
+        return _InProcessAttempt(self, worker, task_id)
+
+    def _entry(self, command: Sequence[str]) -> tuple[str, list[str]] | None:
+        key = tuple(command)
+        if key not in self._entries:
+            self._entries[key] = in_process_entry(command)
+        return self._entries[key]
 
     def release(self, worker: _Worker) -> None:
         """Take back a worker process whose task finished."""

@@ -61,6 +61,11 @@ class JobQueue:
         """Queue a unit that became RUNNABLE."""
         heapq.heappush(self.runnable, (unit.order, unit))
 
+    def take(self, unit: Unit) -> None:
+        """Remove ``unit``, the head, from the queue (it is leaving RUNNABLE)."""
+        if self.head() is unit:
+            heapq.heappop(self.runnable)
+
     def head(self) -> Unit | None:
         """The next RUNNABLE unit, dropping entries that left RUNNABLE meanwhile."""
         while self.runnable and self.runnable[0][1].status != "RUNNABLE":
@@ -115,6 +120,24 @@ class Slots:
             self.queues[name] = JobQueue(name)
             self._order = sorted(self.queues.values(), key=lambda q: -q.priority)
         return self.queues[name]
+
+    def successor(
+        self, environment: ComputeEnvironment, freed_vcpus: float
+    ) -> tuple[Unit, JobQueue] | None:
+        """The RUNNABLE unit (and its queue) that would take the place of a unit of
+        ``freed_vcpus`` on ``environment`` when that unit ends: the head of the first enabled
+        queue, by priority, that ``environment`` serves, if it fits there then."""
+        for queue in self._order:
+            if not queue.enabled or all(e is not environment for e in queue.environments):
+                continue
+            unit = queue.head()
+            if unit is None:
+                continue
+            room = environment.max_vcpus + 1e-9 - (environment.used_vcpus - freed_vcpus)
+            if environment.enabled and unit.job.spec.vcpus <= room:
+                return unit, queue
+            return None
+        return None
 
     def placements(self) -> Iterator[tuple[Unit, ComputeEnvironment, JobQueue]]:
         """Units that can start now with their environment; the caller starts each one
