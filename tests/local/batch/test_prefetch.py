@@ -116,6 +116,7 @@ def test_a_killed_worker_hands_its_starting_child_back_uncharged(batch, n2n_home
     job_id = submit_held(batch, tmp_path)
     with running_engine(n2n_home, max_workers=1):
         wait_until(lambda: statuses(batch, job_id)[:2] == ["RUNNING", "STARTING"])
+        wait_until(lambda: "0-1" in marks(tmp_path))  # child 0 is really running
         (running,) = batch.describe_jobs(jobs=[f"{job_id}:0"])["jobs"]
         instance = running["container"]["containerInstanceArn"].rpartition("/")[2]
         os.kill(int(instance.removeprefix("local-")), signal.SIGKILL)
