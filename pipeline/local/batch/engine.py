@@ -379,6 +379,8 @@ class BatchEngine:
             if found is None:
                 continue
             unit, queue = found
+            if not self._pool.can_queue_after(execution, unit.job.command):
+                continue
             variables = self._attempt_environment(unit, environment, queue)
             queued = self._pool.queue_after(execution, unit.job.command, variables)
             if queued is None:

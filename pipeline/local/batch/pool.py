@@ -359,6 +359,12 @@ class AttemptPool:
             self._busy.add(worker)
             return attempt
 
+    def can_queue_after(self, running: Attempt, command: Sequence[str]) -> bool:
+        """Whether an attempt of ``command`` can be queued behind ``running``: both run in
+        a worker process, and none is queued there yet."""
+        worker = getattr(running, "worker", None)
+        return worker is not None and worker.queued is None and self._entry(command) is not None
+
     def queue_after(
         self, running: Attempt, command: Sequence[str], environment: dict[str, str]
     ) -> Attempt | None:
@@ -366,12 +372,13 @@ class AttemptPool:
         start the moment ``running`` ends (its ``successor`` once collected); None when
         that cannot be (a subprocess, a worker process that already has one queued or is
         gone)."""
-        entry = self._entry(command)
-        worker = getattr(running, "worker", None)
-        if entry is None or worker is None or worker.queued is not None:
+        if not self.can_queue_after(running, command):
             return None
+        worker = running.worker
         try:
-            worker.queued = self._send(worker, entry, environment, after=running.task_id)
+            worker.queued = self._send(
+                worker, self._entry(command), environment, after=running.task_id
+            )
         except OSError:
             return None
         return worker.queued
