@@ -164,7 +164,9 @@ def first_child_delay_s(found: list[dict]) -> float:
     return (min(c["startedAt"] for c in found) - min(c["createdAt"] for c in found)) / 1000
 
 
-def _floor_index(args: tuple[str, str, str, int]) -> None:
+def _floor_index(args: tuple[str, str, str, int]) -> float:
+    """Run the three steps of one index; return the CPU seconds they took."""
+    cpu_before = time.process_time()
     efs, home, workflow_id, index = args
     environ = {
         "EFS_MOUNT": efs,
@@ -176,6 +178,7 @@ def _floor_index(args: tuple[str, str, str, int]) -> None:
     for step in STEPS:
         if run_worker([step], environ, io.StringIO()):
             raise RuntimeError(f"{step} failed for index {index}")
+    return time.process_time() - cpu_before
 
 
 def children_cpu_s() -> float:
@@ -187,7 +190,8 @@ def children_cpu_s() -> float:
 def floor_s(ids: int, ids_per_node: int, workers: int) -> tuple[float, float, float]:
     """Seconds of the same work without orchestration: wall of prepare's layout of the ids
     (as the run's prepare Lambda does it), wall of the three steps' file work on a bare
-    process pool, and the CPU seconds of both."""
+    process pool, and the CPU seconds of both (each task's own, summed: this process's
+    children's CPU would also count a runner it reaps meanwhile)."""
     with tempfile.TemporaryDirectory(prefix="n2n-floor-") as root:
         efs = Path(root) / "efs"
         local_client("s3", Path(root)).create_bucket(Bucket="floor")
@@ -200,12 +204,11 @@ def floor_s(ids: int, ids_per_node: int, workers: int) -> tuple[float, float, fl
             (str(efs), root, prepared["workflow_id"], index)
             for index in range(prepared["array_size"])
         ]
-        cpu_before = children_cpu_s()
         started = time.perf_counter()
         with ProcessPoolExecutor(workers) as pool:
-            list(pool.map(_floor_index, tasks, chunksize=16))
+            steps_cpu = sum(pool.map(_floor_index, tasks, chunksize=16))
         steps_s = time.perf_counter() - started
-        return prepare_s, steps_s, prepare_cpu + children_cpu_s() - cpu_before
+        return prepare_s, steps_s, prepare_cpu + steps_cpu
 
 
 def step_occupancy(found: list[dict], slots_per_step: int) -> dict[str, tuple[float, float]]:
