@@ -8,9 +8,12 @@
    first child started (after the first job was created), peak RSS and PSS and CPU
    seconds of the runner's process tree, and engine efficiency = Σ child run time ÷
    (worker slots x makespan).
-2. Times the floor in the same minutes: the same work with no orchestration, i.e. prepare's
-   layout of the ids (the run's wall time includes its prepare Lambda) plus the three steps'
-   file work for the same indices on a bare process pool (one process per core); prints
+2. Times the floor just before and just after the run: the same work with no orchestration,
+   i.e. prepare's layout of the ids (the run's wall time includes its prepare Lambda) plus
+   the three steps' file work for the same indices on a bare process pool (one process per
+   core). The machine's speed drifts by a quarter within minutes, mostly in its disk
+   flushes, so the run is compared with the mean of the two floors that bracket it, and
+   each timed phase starts once the previous one's writes are on disk. Prints both floors,
    wall ÷ floor, makespan ÷ the steps' floor (the engine's share alone) and CPU ÷ floor CPU
    (the CPU ratio is the figure to compare on a machine other work is loading). Per step,
    how busy its slots were between its first start and its last stop.
@@ -30,6 +33,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from pipeline.connect import connect
@@ -140,10 +144,17 @@ def children(conn, job_id: str) -> list[dict]:
     return [job for page in pages for job in page["jobSummaryList"]]
 
 
+def settle_disk() -> None:
+    """Wait until the files written and deleted so far are on disk (``sync``), so a timed
+    phase does not pay for the writes and deletions the phase before it left pending."""
+    os.sync()
+
+
 def timed_run(conn, stack: str, run_input: dict) -> tuple[float, list[dict], str]:
-    """Run once; return wall seconds, every child summary (with its ``step``) and the final
-    status."""
+    """Run once, the disk settled first; return wall seconds, every child summary (with its
+    ``step``) and the final status."""
     spec = parse_run_input(run_input)
+    settle_disk()
     started = time.perf_counter()
     arn = start_run(conn, stack, spec)
     state = wait_for_run(conn, arn, poll_s=0.2)
@@ -187,11 +198,38 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def floor_s(ids: int, ids_per_node: int, workers: int) -> tuple[float, float, float]:
+@dataclass(frozen=True)
+class Floor:
     """Seconds of the same work without orchestration: wall of prepare's layout of the ids
     (as the run's prepare Lambda does it), wall of the three steps' file work on a bare
     process pool, and the CPU seconds of both (each task's own, summed: this process's
     children's CPU would also count a runner it reaps meanwhile)."""
+
+    prepare_s: float
+    steps_s: float
+    cpu_s: float
+
+    @property
+    def wall_s(self) -> float:
+        """Prepare and the steps."""
+        return self.prepare_s + self.steps_s
+
+    def describe(self) -> str:
+        """The floor as printed."""
+        return (
+            f"{self.wall_s:.1f} s = prepare {self.prepare_s:.1f} s + steps {self.steps_s:.1f} s;"
+            f" CPU {self.cpu_s:.1f} s"
+        )
+
+
+def mean_floor(floors: list[Floor]) -> Floor:
+    """The floor figures averaged over several timings."""
+    return Floor(*(sum(values) / len(floors) for values in zip(*map(astuple, floors), strict=True)))
+
+
+def time_floor(ids: int, ids_per_node: int, workers: int) -> Floor:
+    """Time the floor once (see :class:`Floor`), the disk settled first."""
+    settle_disk()
     with tempfile.TemporaryDirectory(prefix="n2n-floor-") as root:
         efs = Path(root) / "efs"
         local_client("s3", Path(root)).create_bucket(Bucket="floor")
@@ -208,7 +246,7 @@ def floor_s(ids: int, ids_per_node: int, workers: int) -> tuple[float, float, fl
         with ProcessPoolExecutor(workers) as pool:
             steps_cpu = sum(pool.map(_floor_index, tasks, chunksize=16))
         steps_s = time.perf_counter() - started
-        return prepare_s, steps_s, prepare_cpu + steps_cpu
+        return Floor(prepare_s, steps_s, prepare_cpu + steps_cpu)
 
 
 def step_occupancy(found: list[dict], slots_per_step: int) -> dict[str, tuple[float, float]]:
@@ -251,8 +289,10 @@ def main() -> int:
         LocalDeployer(home=Path(home)).deploy("bench", {})
         conn = connect("local", home=home)
         run_input = {"id_count": ids, "ids_per_node": args.ids_per_node}
+        before = time_floor(ids, args.ids_per_node, cores)
         with RunnerUsage(Path(home)) as usage:
             wall, found, status = timed_run(conn, "bench", run_input)
+        after = time_floor(ids, args.ids_per_node, cores)
         slots = 3 * workers
         busy = sum(c["stoppedAt"] - c["startedAt"] for c in found) / 1000
         span = makespan_s(found)
@@ -267,15 +307,14 @@ def main() -> int:
         print(f"  makespan {span:.1f} s, efficiency {busy / (slots * span):.2f} ({slots} slots)")
         for step, (window, occupied) in step_occupancy(found, workers).items():
             print(f"  {step}: slots busy {occupied:.2f} of its {window:.1f} s window")
-        prepare_s, steps_s, floor_cpu = floor_s(ids, args.ids_per_node, cores)
-        floor = prepare_s + steps_s
+        floor = mean_floor([before, after])
+        print(f"floor on a bare pool of {cores}, just before the run: {before.describe()}")
+        print(f"  just after: {after.describe()}")
+        print(f"  mean: {floor.describe()}")
         print(
-            f"floor: {floor:.1f} s = prepare {prepare_s:.1f} s + steps {steps_s:.1f} s"
-            f" on a bare pool of {cores}; CPU {floor_cpu:.1f} s"
-        )
-        print(
-            f"  wall / floor {wall / floor:.2f}; makespan / steps floor {span / steps_s:.2f};"
-            f" CPU / floor CPU {usage.cpu_s / floor_cpu:.2f}"
+            f"  wall / floor {wall / floor.wall_s:.2f} (before {wall / before.wall_s:.2f},"
+            f" after {wall / after.wall_s:.2f}); makespan / steps floor"
+            f" {span / floor.steps_s:.2f}; CPU / floor CPU {usage.cpu_s / floor.cpu_s:.2f}"
         )
         if not args.quick:
             skewed = {"skew": 1.0, "compute_ms_per_id": 1.0}
