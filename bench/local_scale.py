@@ -1,6 +1,7 @@
 """Benchmark of the local backend at the seed's tested scale (not a test).
 
     .venv/bin/python bench/local_scale.py [--ids 400000] [--ids-per-node 40] [--quick]
+        [--repeat 1]
 
 1. Deploys the stack into a temporary N2N_HOME and runs ``ids`` ids at ``ids-per-node``
    (default 400,000 / 40: 10,000 indices x 3 steps = 30,000 children; ``--quick``: 1,000
@@ -16,7 +17,9 @@
    each timed phase starts once the previous one's writes are on disk. Prints both floors,
    wall ÷ floor, makespan ÷ the steps' floor (the engine's share alone) and CPU ÷ floor CPU
    (the CPU ratio is the figure to compare on a machine other work is loading). Per step,
-   how busy its slots were between its first start and its last stop.
+   how busy its slots were between its first start and its last stop. ``--repeat N`` makes
+   N runs, each floor after one the floor before the next, and prints the median wall ÷
+   floor (the runner started by the first run serves the others).
 3. Unless ``--quick``: runs 1,000 indices with skew 1.0 and CPU work under N_TO_N and under
    BARRIER and prints both makespans.
 """
@@ -32,9 +35,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import astuple, dataclass
 from pathlib import Path
+from statistics import median
 
 from pipeline.connect import connect
 from pipeline.deploy.local import LocalDeployer
@@ -271,6 +276,40 @@ def load_average() -> str:
     return "load average " + " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
+def scale_run(
+    conn, home: Path, run_input: dict, workers: int, before: Floor, time_after: Callable[[], Floor]
+) -> tuple[float, Floor]:
+    """Make the scale run once, time the floor after it, print the figures against the mean
+    of ``before`` and that floor; return wall / floor and the floor after."""
+    with RunnerUsage(home) as usage:
+        wall, found, status = timed_run(conn, "bench", run_input)
+    after = time_after()
+    slots = 3 * workers
+    busy = sum(c["stoppedAt"] - c["startedAt"] for c in found) / 1000
+    span = makespan_s(found)
+    print(f"scale run: {status}, {len(found)} children, wall {wall:.1f} s")
+    print(f"  children/s {len(found) / wall:.0f}")
+    print(f"  first child started {first_child_delay_s(found):.3f} s after the first creation")
+    print(
+        f"  peak RSS (runner tree) {usage.peak_kib / 1024:.0f} MiB,"
+        f" peak PSS {usage.peak_pss_kib / 1024:.0f} MiB"
+    )
+    print(f"  CPU (runner tree) {usage.cpu_s:.1f} s")
+    print(f"  makespan {span:.1f} s, efficiency {busy / (slots * span):.2f} ({slots} slots)")
+    for step, (window, occupied) in step_occupancy(found, workers).items():
+        print(f"  {step}: slots busy {occupied:.2f} of its {window:.1f} s window")
+    floor = mean_floor([before, after])
+    print(f"floor just before the run: {before.describe()}")
+    print(f"  just after: {after.describe()}")
+    print(f"  mean: {floor.describe()}")
+    print(
+        f"  wall / floor {wall / floor.wall_s:.2f} (before {wall / before.wall_s:.2f},"
+        f" after {wall / after.wall_s:.2f}); makespan / steps floor"
+        f" {span / floor.steps_s:.2f}; CPU / floor CPU {usage.cpu_s / floor.cpu_s:.2f}"
+    )
+    return wall / floor.wall_s, after
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ids", type=int, default=400_000)
@@ -278,44 +317,37 @@ def main() -> int:
     parser.add_argument(
         "--quick", action="store_true", help=f"{QUICK_IDS:,} ids, no skew runs (for iterating)"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="scale runs, each between two floors (default 1)"
+    )
     args = parser.parse_args()
     ids = QUICK_IDS if args.quick else args.ids
     workers = default_max_workers()
     cores = os.cpu_count() or 1
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print(f"before: {load_average()}")
+    print(f"before: {load_average()}; floors on a bare pool of {cores}")
     with tempfile.TemporaryDirectory(prefix="n2n-bench-") as home:
         os.environ["N2N_HOME"] = home
         LocalDeployer(home=Path(home)).deploy("bench", {})
         conn = connect("local", home=home)
         run_input = {"id_count": ids, "ids_per_node": args.ids_per_node}
-        before = time_floor(ids, args.ids_per_node, cores)
-        with RunnerUsage(Path(home)) as usage:
-            wall, found, status = timed_run(conn, "bench", run_input)
-        after = time_floor(ids, args.ids_per_node, cores)
-        slots = 3 * workers
-        busy = sum(c["stoppedAt"] - c["startedAt"] for c in found) / 1000
-        span = makespan_s(found)
-        print(f"scale run: {status}, {len(found)} children, wall {wall:.1f} s")
-        print(f"  children/s {len(found) / wall:.0f}")
-        print(f"  first child started {first_child_delay_s(found):.3f} s after the first creation")
-        print(
-            f"  peak RSS (runner tree) {usage.peak_kib / 1024:.0f} MiB,"
-            f" peak PSS {usage.peak_pss_kib / 1024:.0f} MiB"
-        )
-        print(f"  CPU (runner tree) {usage.cpu_s:.1f} s")
-        print(f"  makespan {span:.1f} s, efficiency {busy / (slots * span):.2f} ({slots} slots)")
-        for step, (window, occupied) in step_occupancy(found, workers).items():
-            print(f"  {step}: slots busy {occupied:.2f} of its {window:.1f} s window")
-        floor = mean_floor([before, after])
-        print(f"floor on a bare pool of {cores}, just before the run: {before.describe()}")
-        print(f"  just after: {after.describe()}")
-        print(f"  mean: {floor.describe()}")
-        print(
-            f"  wall / floor {wall / floor.wall_s:.2f} (before {wall / before.wall_s:.2f},"
-            f" after {wall / after.wall_s:.2f}); makespan / steps floor"
-            f" {span / floor.steps_s:.2f}; CPU / floor CPU {usage.cpu_s / floor.cpu_s:.2f}"
-        )
+        floor = time_floor(ids, args.ids_per_node, cores)
+        ratios = []
+        for number in range(1, args.repeat + 1):
+            if args.repeat > 1:
+                print(f"-- run {number} of {args.repeat} ({load_average()})")
+            ratio, floor = scale_run(
+                conn,
+                Path(home),
+                run_input,
+                workers,
+                floor,
+                lambda: time_floor(ids, args.ids_per_node, cores),
+            )
+            ratios.append(ratio)
+        if args.repeat > 1:
+            listed = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+            print(f"wall / floor over {args.repeat} runs: median {median(ratios):.2f} ({listed})")
         if not args.quick:
             skewed = {"skew": 1.0, "compute_ms_per_id": 1.0}
             for dependency in ("N_TO_N", "BARRIER"):
