@@ -30,11 +30,15 @@ class ComputeEnvironment:
 
     def fits(self, vcpus: float) -> bool:
         """Whether a unit of ``vcpus`` can start now."""
-        return (
-            self.enabled
-            and self.running < self.max_workers
-            and self.used_vcpus + vcpus <= self.max_vcpus + 1e-9
-        )
+        return self.running < self.max_workers and self._has_room(vcpus, self.used_vcpus)
+
+    def fits_in_place_of(self, freed_vcpus: float, vcpus: float) -> bool:
+        """Whether a unit of ``vcpus`` can take the slot of a running unit of ``freed_vcpus``
+        once that one ends."""
+        return self._has_room(vcpus, self.used_vcpus - freed_vcpus)
+
+    def _has_room(self, vcpus: float, used_vcpus: float) -> bool:
+        return self.enabled and used_vcpus + vcpus <= self.max_vcpus + 1e-9
 
     def acquire(self, vcpus: float) -> None:
         """Account for a unit that starts."""
@@ -133,8 +137,7 @@ class Slots:
             unit = queue.head()
             if unit is None:
                 continue
-            room = environment.max_vcpus + 1e-9 - (environment.used_vcpus - freed_vcpus)
-            if environment.enabled and unit.job.spec.vcpus <= room:
+            if environment.fits_in_place_of(freed_vcpus, unit.job.spec.vcpus):
                 return unit, queue
             return None
         return None
