@@ -35,7 +35,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import astuple, dataclass
 from pathlib import Path
@@ -276,14 +275,17 @@ def load_average() -> str:
     return "load average " + " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
-def scale_run(
-    conn, home: Path, run_input: dict, workers: int, before: Floor, time_after: Callable[[], Floor]
-) -> tuple[float, Floor]:
-    """Make the scale run once, time the floor after it, print the figures against the mean
-    of ``before`` and that floor; return wall / floor and the floor after."""
-    with RunnerUsage(home) as usage:
-        wall, found, status = timed_run(conn, "bench", run_input)
-    after = time_after()
+def report_scale_run(
+    wall: float,
+    found: list[dict],
+    status: str,
+    usage: RunnerUsage,
+    workers: int,
+    before: Floor,
+    after: Floor,
+) -> float:
+    """Print one scale run's figures against the mean of the floors timed just before and
+    just after it; return wall / floor."""
     slots = 3 * workers
     busy = sum(c["stoppedAt"] - c["startedAt"] for c in found) / 1000
     span = makespan_s(found)
@@ -307,7 +309,7 @@ def scale_run(
         f" after {wall / after.wall_s:.2f}); makespan / steps floor"
         f" {span / floor.steps_s:.2f}; CPU / floor CPU {usage.cpu_s / floor.cpu_s:.2f}"
     )
-    return wall / floor.wall_s, after
+    return wall / floor.wall_s
 
 
 def main() -> int:
@@ -336,15 +338,11 @@ def main() -> int:
         for number in range(1, args.repeat + 1):
             if args.repeat > 1:
                 print(f"-- run {number} of {args.repeat} ({load_average()})")
-            ratio, floor = scale_run(
-                conn,
-                Path(home),
-                run_input,
-                workers,
-                floor,
-                lambda: time_floor(ids, args.ids_per_node, cores),
-            )
-            ratios.append(ratio)
+            with RunnerUsage(Path(home)) as usage:
+                wall, found, status = timed_run(conn, "bench", run_input)
+            after = time_floor(ids, args.ids_per_node, cores)
+            ratios.append(report_scale_run(wall, found, status, usage, workers, floor, after))
+            floor = after
         if args.repeat > 1:
             listed = ", ".join(f"{ratio:.2f}" for ratio in ratios)
             print(f"wall / floor over {args.repeat} runs: median {median(ratios):.2f} ({listed})")
