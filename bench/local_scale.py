@@ -1,25 +1,27 @@
 """Benchmark of the local backend at the seed's tested scale (not a test).
 
-    .venv/bin/python bench/local_scale.py [--ids 400000] [--ids-per-node 40] [--quick]
-        [--repeat 1]
+    .venv/bin/python bench/local_scale.py [--ids 400000] [--ids-per-node 40]
+        [--values-per-id 16] [--quick] [--repeat 1]
 
 1. Deploys the stack into a temporary N2N_HOME and runs ``ids`` ids at ``ids-per-node``
    (default 400,000 / 40: 10,000 indices x 3 steps = 30,000 children; ``--quick``: 1,000
-   indices) under N_TO_N, and prints wall time, children per second, the delay before the
-   first child started (after the first job was created), peak RSS and PSS and CPU
-   seconds of the runner's process tree, and engine efficiency = Σ child run time ÷
-   (worker slots x makespan).
+   indices) under N_TO_N, each child doing the work of ``values-per-id`` values per id (the
+   run default; more makes each child bigger), and prints wall time, children per second,
+   the delay before the first child started (after the first job was created), peak RSS and
+   PSS and CPU seconds of the runner's process tree, and engine efficiency = Σ child run
+   time ÷ (worker slots x makespan).
 2. Times the floor just before and just after the run: the same work with no orchestration,
    i.e. prepare's layout of the ids (the run's wall time includes its prepare Lambda) plus
    the three steps' file work for the same indices on a bare process pool (one process per
    core). The machine's speed drifts by a quarter within minutes, mostly in its disk
    flushes, so the run is compared with the mean of the two floors that bracket it, and
-   each timed phase starts once the previous one's writes are on disk. Prints both floors,
-   wall ÷ floor, makespan ÷ the steps' floor (the engine's share alone) and CPU ÷ floor CPU
-   (the CPU ratio is the figure to compare on a machine other work is loading). Per step,
-   how busy its slots were between its first start and its last stop. ``--repeat N`` makes
-   N runs, each floor after one the floor before the next, and prints the median wall ÷
-   floor (the runner started by the first run serves the others).
+   each timed phase starts once the previous one's writes are on disk. Prints both floors
+   and the floor's CPU a child (the size of the children), wall ÷ floor, makespan ÷ the
+   steps' floor (the engine's share alone) and CPU ÷ floor CPU (the CPU ratio is the figure
+   to compare on a machine other work is loading). Per step, how busy its slots were
+   between its first start and its last stop. ``--repeat N`` makes N runs, each floor after
+   one the floor before the next, and prints the median wall ÷ floor (the runner started
+   by the first run serves the others).
 3. Unless ``--quick``: runs 1,000 indices with skew 1.0 and CPU work under N_TO_N and under
    BARRIER and prints both makespans.
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import platform
 import resource
@@ -49,7 +52,7 @@ from pipeline.local.batch.engine import default_max_workers
 from pipeline.local.runner import runner_pid
 from pipeline.local.worker_clients import worker_environment
 from pipeline.runs import start_run, wait_for_run
-from pipeline.spec import parse_run_input
+from pipeline.spec import Work, parse_run_input
 from pipeline.worker.main import main as run_worker
 
 QUICK_IDS = 40_000
@@ -179,14 +182,15 @@ def first_child_delay_s(found: list[dict]) -> float:
     return (min(c["startedAt"] for c in found) - min(c["createdAt"] for c in found)) / 1000
 
 
-def _floor_index(args: tuple[str, str, str, int]) -> float:
+def _floor_index(args: tuple[str, str, str, str, int]) -> float:
     """Run the three steps of one index; return the CPU seconds they took."""
     cpu_before = time.process_time()
-    efs, home, workflow_id, index = args
+    efs, home, workflow_id, work, index = args
     environ = {
         "EFS_MOUNT": efs,
         "WORKFLOW_ID": workflow_id,
         "EGRESS_URL": "s3://floor/",
+        "N2N_WORK": work,
         **worker_environment(Path(home)),
         "AWS_BATCH_JOB_ARRAY_INDEX": str(index),
     }
@@ -231,19 +235,17 @@ def mean_floor(floors: list[Floor]) -> Floor:
     return Floor(*(sum(values) / len(floors) for values in zip(*map(astuple, floors), strict=True)))
 
 
-def time_floor(ids: int, ids_per_node: int, workers: int) -> Floor:
-    """Time the floor once (see :class:`Floor`), the disk settled first."""
+def time_floor(run_input: dict, workers: int) -> Floor:
+    """Time the floor of ``run_input`` once (see :class:`Floor`), the disk settled first."""
     settle_disk()
     with tempfile.TemporaryDirectory(prefix="n2n-floor-") as root:
         efs = Path(root) / "efs"
         local_client("s3", Path(root)).create_bucket(Bucket="floor")
         started, cpu_before = time.perf_counter(), time.process_time()
-        prepared = prepare(
-            {"input": {"id_count": ids, "ids_per_node": ids_per_node}}, {"EFS_MOUNT": str(efs)}
-        )
+        prepared = prepare({"input": run_input}, {"EFS_MOUNT": str(efs)})
         prepare_s, prepare_cpu = time.perf_counter() - started, time.process_time() - cpu_before
         tasks = [
-            (str(efs), root, prepared["workflow_id"], index)
+            (str(efs), root, prepared["workflow_id"], json.dumps(prepared["work"]), index)
             for index in range(prepared["array_size"])
         ]
         started = time.perf_counter()
@@ -303,7 +305,7 @@ def report_scale_run(
     floor = mean_floor([before, after])
     print(f"floor just before the run: {before.describe()}")
     print(f"  just after: {after.describe()}")
-    print(f"  mean: {floor.describe()}")
+    print(f"  mean: {floor.describe()}; {1000 * floor.cpu_s / len(found):.2f} ms CPU a child")
     print(
         f"  wall / floor {wall / floor.wall_s:.2f} (before {wall / before.wall_s:.2f},"
         f" after {wall / after.wall_s:.2f}); makespan / steps floor"
@@ -316,6 +318,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ids", type=int, default=400_000)
     parser.add_argument("--ids-per-node", type=int, default=40)
+    parser.add_argument(
+        "--values-per-id",
+        type=int,
+        default=Work.values_per_id,
+        help="the work per id, so the size of each child (default %(default)s)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help=f"{QUICK_IDS:,} ids, no skew runs (for iterating)"
     )
@@ -332,15 +340,19 @@ def main() -> int:
         os.environ["N2N_HOME"] = home
         LocalDeployer(home=Path(home)).deploy("bench", {})
         conn = connect("local", home=home)
-        run_input = {"id_count": ids, "ids_per_node": args.ids_per_node}
-        floor = time_floor(ids, args.ids_per_node, cores)
+        run_input = {
+            "id_count": ids,
+            "ids_per_node": args.ids_per_node,
+            "work": {"values_per_id": args.values_per_id},
+        }
+        floor = time_floor(run_input, cores)
         ratios = []
         for number in range(1, args.repeat + 1):
             if args.repeat > 1:
                 print(f"-- run {number} of {args.repeat} ({load_average()})")
             with RunnerUsage(Path(home)) as usage:
                 wall, found, status = timed_run(conn, "bench", run_input)
-            after = time_floor(ids, args.ids_per_node, cores)
+            after = time_floor(run_input, cores)
             ratios.append(report_scale_run(wall, found, status, usage, workers, floor, after))
             floor = after
         if args.repeat > 1:
