@@ -33,7 +33,6 @@ import io
 import json
 import os
 import platform
-import resource
 import sys
 import tempfile
 import threading
@@ -45,6 +44,7 @@ from statistics import median
 
 from pipeline.connect import connect
 from pipeline.deploy.local import LocalDeployer
+from pipeline.errors import InvalidRunInput
 from pipeline.handlers.prepare import prepare
 from pipeline.jobs import STEPS
 from pipeline.local import local_client
@@ -200,12 +200,6 @@ def _floor_index(args: tuple[str, str, str, str, int]) -> float:
     return time.process_time() - cpu_before
 
 
-def children_cpu_s() -> float:
-    """CPU seconds (user + sys) of this process's children that were waited for."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 @dataclass(frozen=True)
 class Floor:
     """Seconds of the same work without orchestration: wall of prepare's layout of the ids
@@ -244,8 +238,9 @@ def time_floor(run_input: dict, workers: int) -> Floor:
         started, cpu_before = time.perf_counter(), time.process_time()
         prepared = prepare({"input": run_input}, {"EFS_MOUNT": str(efs)})
         prepare_s, prepare_cpu = time.perf_counter() - started, time.process_time() - cpu_before
+        work = json.dumps(prepared["work"])
         tasks = [
-            (str(efs), root, prepared["workflow_id"], json.dumps(prepared["work"]), index)
+            (str(efs), root, prepared["workflow_id"], work, index)
             for index in range(prepared["array_size"])
         ]
         started = time.perf_counter()
@@ -331,7 +326,15 @@ def main() -> int:
         "--repeat", type=int, default=1, help="scale runs, each between two floors (default 1)"
     )
     args = parser.parse_args()
-    ids = QUICK_IDS if args.quick else args.ids
+    run_input = {
+        "id_count": QUICK_IDS if args.quick else args.ids,
+        "ids_per_node": args.ids_per_node,
+        "work": {"values_per_id": args.values_per_id},
+    }
+    try:
+        parse_run_input(run_input)
+    except InvalidRunInput as error:
+        parser.error(str(error))
     workers = default_max_workers()
     cores = os.cpu_count() or 1
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
@@ -340,11 +343,6 @@ def main() -> int:
         os.environ["N2N_HOME"] = home
         LocalDeployer(home=Path(home)).deploy("bench", {})
         conn = connect("local", home=home)
-        run_input = {
-            "id_count": ids,
-            "ids_per_node": args.ids_per_node,
-            "work": {"values_per_id": args.values_per_id},
-        }
         floor = time_floor(run_input, cores)
         ratios = []
         for number in range(1, args.repeat + 1):
